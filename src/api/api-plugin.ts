@@ -1,0 +1,103 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { createError } from '../errors/errors.ts';
+import type { StreamInfo } from './stream-info.ts';
+
+/** What the API reads: live streams and analysis events. */
+export interface ApiSource {
+  list(): StreamInfo[];
+  get(stream: string): StreamInfo | undefined;
+  recentEvents(stream: string): readonly unknown[];
+  /** Subscribes to analysis events and live/ended changes of one stream; returns the unsubscribe function. */
+  subscribe(
+    stream: string,
+    onEvent: (event: unknown) => void,
+    onState: (info: StreamInfo | undefined) => void,
+  ): () => void;
+}
+
+export interface ApiPluginOptions {
+  readonly source: ApiSource;
+  /** SSE comment heartbeat, ms, so proxies keep the connection. Default 15 000. */
+  readonly heartbeatMs?: number;
+}
+
+const streamParams = {
+  type: 'object',
+  properties: { stream: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
+  required: ['stream'],
+} as const;
+
+/**
+ * `GET /api/streams`, `GET /api/streams/:stream`, `GET /api/streams/:stream/events`, and the live
+ * feed `GET /api/streams/:stream/events/live` (Server-Sent Events, WHATWG HTML §9.2).
+ */
+export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, opts) => {
+  const { source } = opts;
+  const feeds = new Set<() => void>();
+  // Open SSE responses would hold the server's close() forever.
+  app.addHook('preClose', async () => {
+    for (const end of feeds) end();
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('Cache-Control', 'no-store').header('Access-Control-Allow-Origin', '*');
+  });
+
+  app.get('/api/streams', async () => ({ streams: source.list() }));
+
+  app.get<{ Params: { stream: string } }>(
+    '/api/streams/:stream',
+    { schema: { params: streamParams } },
+    async (req, reply) => {
+      const info = source.get(req.params.stream);
+      if (info) return info;
+      const err = createError('DR_ERR_STREAM_NOT_FOUND', req.params.stream);
+      return reply.code(404).send({ code: err.code, message: err.message });
+    },
+  );
+
+  app.get<{ Params: { stream: string } }>(
+    '/api/streams/:stream/events',
+    { schema: { params: streamParams } },
+    async (req) => ({ events: source.recentEvents(req.params.stream) }),
+  );
+
+  app.get<{ Params: { stream: string } }>(
+    '/api/streams/:stream/events/live',
+    { schema: { params: streamParams } },
+    async (req, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-store',
+        Connection: 'keep-alive',
+        'Access-Control-Allow-Origin': '*',
+        'X-Accel-Buffering': 'no',
+      });
+      const write = (event: string, data: unknown): void => {
+        // A viewer that stops reading loses events rather than growing server memory.
+        if (res.writableLength > 1024 * 1024) return;
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      const current = source.get(req.params.stream);
+      write('state', { live: current !== undefined, info: current ?? null });
+      const unsubscribe = source.subscribe(
+        req.params.stream,
+        (event) => write('analysis', event),
+        (info) => write('state', { live: info !== undefined, info: info ?? null }),
+      );
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), opts.heartbeatMs ?? 15_000);
+      const stop = (): void => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        feeds.delete(end);
+      };
+      const end = (): void => {
+        stop();
+        res.end();
+      };
+      feeds.add(end);
+      res.once('close', stop);
+    },
+  );
+};

@@ -1,0 +1,80 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MediaSink } from '../contracts/sink.ts';
+import { createError } from '../errors/errors.ts';
+
+/** `2026-11-23T22-50-00.123Z`: ISO 8601 UTC with `:` replaced, safe in file names on every OS. */
+export function archiveTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/:/g, '-');
+}
+
+export interface ArchiveSinkOptions {
+  /** `output/<stream>/archive`. Created if missing. */
+  readonly dir: string;
+  /** Session start, ms since the epoch: names the file. */
+  readonly startedAtMs: number;
+  /** `webm` or `mkv`, from the publisher's mimeType. */
+  readonly extension: 'webm' | 'mkv';
+  /** Bytes pending before `write` returns false (the publisher is paused, never a byte dropped). */
+  readonly highWaterBytes: number;
+  /** A write failed (full disk, permissions): the session must end, as bytes can no longer be kept. */
+  readonly onError: (err: Error) => void;
+}
+
+/**
+ * The raw archive: exactly the bytes received, in order, in
+ * `output/<stream>/archive/<UTC timestamp>.<webm|mkv>`.
+ */
+export class ArchiveSink implements MediaSink {
+  readonly name = 'archive';
+  readonly path: string;
+  private stream: WriteStream | undefined;
+  private closing: Promise<void> | undefined;
+  private failed = false;
+  bytesWritten = 0;
+
+  private constructor(private readonly opts: ArchiveSinkOptions) {
+    this.path = join(opts.dir, `${archiveTimestamp(opts.startedAtMs)}.${opts.extension}`);
+  }
+
+  /** Creates the directory and opens the file (exclusive: an existing file is never overwritten). */
+  static async open(opts: ArchiveSinkOptions): Promise<ArchiveSink> {
+    const sink = new ArchiveSink(opts);
+    await mkdir(opts.dir, { recursive: true });
+    const stream = createWriteStream(sink.path, { flags: 'wx', highWaterMark: opts.highWaterBytes });
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    stream.on('error', (err) => sink.fail(err));
+    sink.stream = stream;
+    return sink;
+  }
+
+  write(chunk: Buffer): boolean {
+    if (!this.stream || this.failed || this.closing) return true;
+    this.bytesWritten += chunk.length;
+    return this.stream.write(chunk);
+  }
+
+  onDrain(callback: () => void): void {
+    this.stream?.on('drain', callback);
+  }
+
+  close(): Promise<void> {
+    const stream = this.stream;
+    this.closing ??= new Promise<void>((resolve) => {
+      if (!stream || stream.destroyed) return resolve();
+      stream.end(() => resolve());
+      stream.once('error', () => resolve());
+    });
+    return this.closing;
+  }
+
+  private fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.opts.onError(createError('DR_ERR_ARCHIVE_WRITE', this.path, err.message));
+  }
+}

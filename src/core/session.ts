@@ -1,0 +1,75 @@
+import { EventEmitter } from 'node:events';
+import type { MediaSink, SessionInfo } from '../contracts/sink.ts';
+import { BitrateMeter } from '../util/bitrate-meter.ts';
+
+export interface SessionEvents {
+  /** A sink asked to slow down: the publisher should stop reading. */
+  pause: [];
+  /** Every sink drained: the publisher may resume. */
+  resume: [];
+  /** A non-fatal problem to pass on to the publisher. */
+  warning: [{ code: string; message: string }];
+  /** A fatal problem: the publisher must be disconnected with this error. */
+  fatal: [Error];
+  ended: [];
+}
+
+/**
+ * One publishing session: the tee. Every chunk goes, in order, to every sink. When a sink's `write`
+ * returns false, the session emits `pause` and waits for that sink's drain before `resume`, so the
+ * publisher is slowed rather than bytes lost. The session knows nothing of WebSockets or ffmpeg.
+ */
+export class Session extends EventEmitter<SessionEvents> {
+  private readonly sinks: MediaSink[] = [];
+  private readonly waitingFor = new Set<MediaSink>();
+  private readonly meter = new BitrateMeter();
+  private endPromise: Promise<void> | undefined;
+  bytesReceived = 0;
+  /** Free-form state the sinks publish for the API (`packager: running`). */
+  readonly state: Record<string, string> = {};
+
+  constructor(readonly info: SessionInfo) {
+    super();
+  }
+
+  get ended(): boolean {
+    return this.endPromise !== undefined;
+  }
+
+  get paused(): boolean {
+    return this.waitingFor.size > 0;
+  }
+
+  attach(sink: MediaSink): void {
+    this.sinks.push(sink);
+    sink.onDrain(() => {
+      if (!this.waitingFor.delete(sink)) return;
+      if (this.waitingFor.size === 0 && !this.ended) this.emit('resume');
+    });
+  }
+
+  /** Tees one chunk to every sink. */
+  push(chunk: Buffer): void {
+    if (this.ended) return;
+    this.bytesReceived += chunk.length;
+    this.meter.add(chunk.length, Date.now());
+    const wasPaused = this.paused;
+    for (const sink of this.sinks) {
+      if (!sink.write(chunk)) this.waitingFor.add(sink);
+    }
+    if (!wasPaused && this.paused) this.emit('pause');
+  }
+
+  /** Ingest bitrate over the last 2 s, bits/s. */
+  bitrateBps(): number {
+    return this.meter.bitsPerSecond(Date.now());
+  }
+
+  /** Closes every sink (in parallel); resolves when all released their resources. Idempotent. */
+  end(): Promise<void> {
+    this.endPromise ??= Promise.allSettled(this.sinks.map((s) => s.close())).then(() => {
+      this.emit('ended');
+    });
+    return this.endPromise;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Every error dashrelay reports, in one catalogue (fastify `lib/errors.js` style).
+ *
+ * Each entry has a stable `code` (`DR_ERR_<AREA>_<WHAT>`) callers can branch on, a message template,
+ * and where it applies an HTTP status and/or a WebSocket close code (RFC 6455 §7.4.2: 4000–4999 are
+ * for applications). `docs/errors.md` lists the same codes; a test keeps the two in sync.
+ */
+export interface ErrorSpec {
+  /** Message template; `%s` placeholders are filled in order. */
+  readonly message: string;
+  /** HTTP status for API responses, when the error can reach HTTP. */
+  readonly status?: number;
+  /** WebSocket close code, when the error ends an ingest socket. */
+  readonly closeCode?: number;
+}
+
+export const errorCatalogue = {
+  // config / start-up
+  DR_ERR_CONFIG_INVALID: { message: 'Invalid configuration: %s' },
+  DR_ERR_FFMPEG_MISSING: { message: '%s' },
+  DR_ERR_FFMPEG_TOO_OLD: { message: '%s' },
+  DR_ERR_ANALYZER_LOAD: { message: 'Could not load analyzer %s: %s' },
+  // ingest
+  DR_ERR_INGEST_BAD_MESSAGE: { message: 'Malformed control message: %s', closeCode: 4000 },
+  DR_ERR_INGEST_STREAM_NAME: {
+    message: 'Invalid stream name %s: use 1 to 64 letters, digits, "_" or "-"',
+    closeCode: 4001,
+  },
+  DR_ERR_INGEST_NO_HELLO: {
+    message: 'Send a "hello" text message with the mimeType before any media bytes',
+    closeCode: 4002,
+  },
+  DR_ERR_INGEST_UNAUTHORIZED: { message: 'Wrong or missing publish token', closeCode: 4003, status: 401 },
+  DR_ERR_INGEST_NOT_MEDIA: {
+    message: 'The first media bytes are not a WebM/Matroska (EBML) header; send MediaRecorder WebM chunks',
+    closeCode: 4004,
+  },
+  DR_ERR_INGEST_UNSUPPORTED_MIME: {
+    message: 'Unsupported mimeType %s: send video/webm or video/x-matroska',
+    closeCode: 4005,
+  },
+  DR_ERR_INGEST_STREAM_BUSY: {
+    message: 'Stream %s already has a publisher; stop it first or pick another name',
+    closeCode: 4009,
+  },
+  DR_ERR_INGEST_HELLO_TWICE: { message: 'hello was already received for this session', closeCode: 4000 },
+  DR_ERR_SERVER_SHUTDOWN: { message: 'The server is shutting down', closeCode: 1001 },
+  // sinks
+  DR_ERR_PACKAGER_EXITED: {
+    message: 'The DASH packager (ffmpeg) stopped: %s. The archive keeps recording.',
+  },
+  DR_ERR_PACKAGER_SPAWN: { message: 'Could not start ffmpeg: %s' },
+  DR_ERR_ARCHIVE_WRITE: {
+    message: 'Could not write the archive %s: %s',
+    closeCode: 4500,
+  },
+  DR_ERR_ANALYSIS_DECODER: { message: 'The analysis decoder stopped: %s. Live DASH is unaffected.' },
+  DR_ERR_ANALYSIS_PLUGIN: { message: 'Analysis plugin %s failed: %s' },
+  // HTTP API / origin
+  DR_ERR_STREAM_NOT_FOUND: { message: 'No live stream named %s', status: 404 },
+  DR_ERR_SEGMENT_NOT_FOUND: { message: 'No such segment %s', status: 404 },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** An error with a catalogue code. `status`/`closeCode` come from the catalogue. */
+export class DashrelayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number | undefined;
+  readonly closeCode: number | undefined;
+
+  constructor(code: ErrorCode, args: readonly unknown[] = [], options?: { cause?: unknown }) {
+    const spec: ErrorSpec = errorCatalogue[code];
+    super(formatMessage(spec.message, args), options);
+    this.name = 'DashrelayError';
+    this.code = code;
+    this.status = spec.status;
+    this.closeCode = spec.closeCode;
+  }
+}
+
+/** Builds a catalogue error: `createError('DR_ERR_INGEST_STREAM_BUSY', name)`. */
+export function createError(code: ErrorCode, ...args: unknown[]): DashrelayError {
+  return new DashrelayError(code, args);
+}
+
+function formatMessage(template: string, args: readonly unknown[]): string {
+  let i = 0;
+  return template.replace(/%s/g, () => String(args[i++] ?? ''));
+}

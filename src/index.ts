@@ -1,0 +1,24 @@
+/** Public API of dashrelay. */
+export {
+  createMotionPlugin,
+  type MotionPluginOptions,
+  meanAbsoluteDifference,
+} from './analysis/motion-plugin.ts';
+export type {
+  AnalysisContext,
+  AnalysisEvent,
+  AnalysisFrame,
+  AnalysisLogger,
+  AnalysisPlugin,
+  AnalysisReader,
+  FrameFormat,
+} from './analysis/types.ts';
+export type { StreamInfo } from './api/stream-info.ts';
+export {
+  defaultServerConfig,
+  type LatencyMode,
+  latencyProfiles,
+  type ServerConfig,
+} from './config/config.ts';
+export { createError, DashrelayError, type ErrorCode, errorCatalogue } from './errors/errors.ts';
+export { type CreateServerOptions, createServer, type DashrelayServer } from './server.ts';

@@ -1,0 +1,167 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { WebSocket } from 'ws';
+import { createError, DashrelayError } from '../errors/errors.ts';
+import { describeMimeType } from '../packager/codecs.ts';
+import { isValidStreamName } from '../util/stream-name.ts';
+import {
+  type HelloMessage,
+  parseControlMessage,
+  type ServerMessage,
+  startsWithEbmlHeader,
+} from './messages.ts';
+
+/** What ingest needs of a session (implemented by core's Session). */
+export interface IngestSession {
+  readonly info: { readonly sessionId: string };
+  readonly bytesReceived: number;
+  readonly state: Readonly<Record<string, string>>;
+  push(chunk: Buffer): void;
+  bitrateBps(): number;
+  end(): Promise<void>;
+  on(event: 'pause' | 'resume' | 'ended', listener: () => void): unknown;
+  on(event: 'warning', listener: (w: { code: string; message: string }) => void): unknown;
+  on(event: 'fatal', listener: (err: Error) => void): unknown;
+}
+
+export interface IngestPluginOptions {
+  /** Opens a session for a validated hello. Throws `DR_ERR_INGEST_STREAM_BUSY` if the name is taken. */
+  readonly openSession: (
+    stream: string,
+    hello: HelloMessage,
+  ) => Promise<{ session: IngestSession; archive: string }>;
+  /** Time allowed between connect and `hello`, ms. Default 10 000. */
+  readonly helloTimeoutMs?: number;
+  /** Interval of `status` messages, ms. Default 1000. */
+  readonly statusIntervalMs?: number;
+}
+
+/**
+ * WebSocket ingest at `/ingest/:stream` (docs/protocol.md). Binary messages are the container bytes;
+ * they are handed to the session in order. When a sink pushes back, the socket is paused (ws
+ * `pause()`: TCP flow control slows the publisher) until every sink drains.
+ */
+export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app, opts) => {
+  const sockets = new Set<WebSocket>();
+  app.addHook('preClose', async () => {
+    for (const socket of sockets) fail(socket, createError('DR_ERR_SERVER_SHUTDOWN'));
+  });
+
+  app.get<{ Params: { stream: string } }>('/ingest/:stream', { websocket: true }, (socket, req) => {
+    const { stream } = req.params;
+    const log = req.log.child({ stream });
+    if (!isValidStreamName(stream)) {
+      fail(socket, createError('DR_ERR_INGEST_STREAM_NAME', JSON.stringify(stream.slice(0, 80))));
+      return;
+    }
+    sockets.add(socket);
+    let session: IngestSession | undefined;
+    let opening = false;
+    let sawFirstBytes = false;
+    let statusTimer: NodeJS.Timeout | undefined;
+    const helloTimer = setTimeout(
+      () => fail(socket, createError('DR_ERR_INGEST_NO_HELLO')),
+      opts.helloTimeoutMs ?? 10_000,
+    );
+
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        if (session || opening) return fail(socket, createError('DR_ERR_INGEST_HELLO_TWICE'));
+        const parsed = parseControlMessage(data.toString());
+        if ('error' in parsed) return fail(socket, createError('DR_ERR_INGEST_BAD_MESSAGE', parsed.error));
+        if (!describeMimeType(parsed.hello.mimeType)) {
+          return fail(
+            socket,
+            createError('DR_ERR_INGEST_UNSUPPORTED_MIME', JSON.stringify(parsed.hello.mimeType)),
+          );
+        }
+        clearTimeout(helloTimer);
+        opening = true;
+        socket.pause(); // media bytes that race the session's creation wait in the kernel, in order
+        void start(parsed.hello);
+        return;
+      }
+      if (!session) return fail(socket, createError('DR_ERR_INGEST_NO_HELLO'));
+      const chunk = toBuffer(data);
+      if (!sawFirstBytes) {
+        sawFirstBytes = true;
+        if (!startsWithEbmlHeader(chunk)) return fail(socket, createError('DR_ERR_INGEST_NOT_MEDIA'));
+      }
+      session.push(chunk);
+    });
+
+    socket.on('close', (code, reason) => {
+      clearTimeout(helloTimer);
+      clearInterval(statusTimer);
+      sockets.delete(socket);
+      log.info({ code, reason: reason.toString() }, 'publisher disconnected');
+      void session?.end();
+    });
+    socket.on('error', (err) => log.warn({ err }, 'publisher socket error'));
+
+    async function start(hello: HelloMessage): Promise<void> {
+      let archive: string;
+      try {
+        const opened = await opts.openSession(stream, hello);
+        session = opened.session;
+        archive = opened.archive;
+      } catch (err) {
+        opening = false;
+        const e =
+          err instanceof DashrelayError ? err : createError('DR_ERR_PACKAGER_SPAWN', (err as Error).message);
+        if (!(err instanceof DashrelayError)) log.error({ err }, 'could not open session');
+        fail(socket, e);
+        return;
+      }
+      const s = session;
+      if (socket.readyState !== socket.OPEN) {
+        void s.end();
+        return;
+      }
+      s.on('pause', () => socket.pause());
+      s.on('resume', () => socket.resume());
+      s.on('warning', (w) => send(socket, { type: 'warning', ...w }));
+      s.on('fatal', (err) => fail(socket, err));
+      s.on('ended', () => clearInterval(statusTimer));
+      statusTimer = setInterval(
+        () =>
+          send(socket, {
+            type: 'status',
+            bytesReceived: s.bytesReceived,
+            bitrateBps: s.bitrateBps(),
+            packager: s.state.packager ?? 'starting',
+          }),
+        opts.statusIntervalMs ?? 1000,
+      );
+      log.info({ mimeType: hello.mimeType, client: hello.client }, 'publisher connected');
+      send(socket, {
+        type: 'ready',
+        stream,
+        sessionId: s.info.sessionId,
+        archive,
+        viewerUrl: `/viewer.html?stream=${stream}`,
+        manifestUrl: `/live/${stream}/manifest.mpd`,
+      });
+      socket.resume();
+    }
+  });
+};
+
+function send(socket: WebSocket, msg: ServerMessage): void {
+  if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+}
+
+/** Tells the publisher what went wrong, then closes with the error's close code. */
+function fail(socket: WebSocket, err: Error): void {
+  const e = err instanceof DashrelayError ? err : createError('DR_ERR_INGEST_BAD_MESSAGE', err.message);
+  send(socket, { type: 'error', code: e.code, message: e.message });
+  if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
+    // Close reasons are limited to 123 bytes (RFC 6455 §5.5); the full message went in the error above.
+    socket.close(e.closeCode ?? 4000, Buffer.from(e.message).subarray(0, 120).toString());
+  }
+}
+
+function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}

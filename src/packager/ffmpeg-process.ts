@@ -1,0 +1,99 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+
+export interface FfmpegExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Whether we asked it to stop (stdin ended or killed at session end). */
+  readonly requested: boolean;
+  /** The last lines ffmpeg printed on stderr, for the error message. */
+  readonly stderrTail: string;
+}
+
+export interface FfmpegProcessOptions {
+  readonly ffmpegPath: string;
+  readonly args: readonly string[];
+  /** stdin buffer before `write` returns false, bytes. */
+  readonly highWaterBytes: number;
+  /** Each stderr line (ffmpeg runs with `-loglevel warning`, so these are worth logging). */
+  readonly onStderrLine?: (line: string) => void;
+  readonly onExit: (exit: FfmpegExit) => void;
+  /** Grace after stdin ends before SIGTERM, then SIGKILL, ms. Default 5000. */
+  readonly stopTimeoutMs?: number;
+}
+
+/**
+ * A supervised ffmpeg child fed through stdin. Writes after exit are discarded (the caller is told via
+ * `onExit`); `stop()` ends stdin so ffmpeg can finish its last segment, then escalates to signals.
+ */
+export class FfmpegProcess {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly exited: Promise<void>;
+  private stderrTail = '';
+  private requested = false;
+  alive = true;
+
+  constructor(private readonly opts: FfmpegProcessOptions) {
+    this.child = spawn(opts.ffmpegPath, opts.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin.on('error', () => {
+      /* EPIPE after ffmpeg exits: reported through onExit instead */
+    });
+    this.child.stdout.resume();
+    let partial = '';
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (text: string) => {
+      this.stderrTail = (this.stderrTail + text).slice(-2000);
+      const lines = (partial + text).split(/\r?\n|\r/);
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) opts.onStderrLine?.(line);
+    });
+    this.exited = new Promise((resolve) => {
+      const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (!this.alive) return;
+        this.alive = false;
+        opts.onExit({ code, signal, requested: this.requested, stderrTail: this.stderrTail.trim() });
+        resolve();
+      };
+      this.child.once('error', (err) => {
+        this.stderrTail += `\n${err.message}`;
+        finish(null, null);
+      });
+      this.child.once('close', finish);
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  write(chunk: Buffer): boolean {
+    if (!this.alive || this.child.stdin.destroyed) return true;
+    // The pipe's own high-water mark is 16 KiB; allowing up to highWaterBytes absorbs MediaRecorder's
+    // bursts without pausing the publisher. Node still emits 'drain' once the pipe empties.
+    return this.child.stdin.write(chunk) || this.child.stdin.writableLength < this.opts.highWaterBytes;
+  }
+
+  onDrain(callback: () => void): void {
+    this.child.stdin.on('drain', callback);
+  }
+
+  /** Ends stdin and waits for exit; SIGTERM then SIGKILL if it lingers. Idempotent. */
+  async stop(): Promise<void> {
+    this.requested = true;
+    if (!this.alive) return;
+    this.child.stdin.end();
+    const grace = this.opts.stopTimeoutMs ?? 5000;
+    const term = setTimeout(() => this.child.kill('SIGTERM'), grace);
+    const kill = setTimeout(() => this.child.kill('SIGKILL'), grace + 2000);
+    await this.exited;
+    clearTimeout(term);
+    clearTimeout(kill);
+  }
+
+  /** Kills at once (no final segment). */
+  async kill(): Promise<void> {
+    this.requested = true;
+    if (!this.alive) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}

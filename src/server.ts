@@ -1,0 +1,270 @@
+import { rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { AnalysisSink } from './analysis/analysis-sink.ts';
+import { EventLog } from './analysis/event-log.ts';
+import { createMotionPlugin } from './analysis/motion-plugin.ts';
+import type { AnalysisPlugin } from './analysis/types.ts';
+import { apiPlugin } from './api/api-plugin.ts';
+import { ArchiveSink } from './archive/archive-sink.ts';
+import { latencyProfiles, resolveConfig, type ServerConfig } from './config/config.ts';
+import { StreamRegistry } from './core/registry.ts';
+import type { Session } from './core/session.ts';
+import { createError } from './errors/errors.ts';
+import { ingestPlugin } from './ingest/ingest-plugin.ts';
+import type { HelloMessage } from './ingest/messages.ts';
+import { type LiveContext, toStreamInfo } from './live-context.ts';
+import { createDeliveryCounters } from './origin/deliver-file.ts';
+import { originPlugin } from './origin/origin-plugin.ts';
+import { PackagerReceiver } from './origin/packager-receiver.ts';
+import { SegmentStore } from './origin/segment-store.ts';
+import { describeMimeType } from './packager/codecs.ts';
+import { buildPackagerArgs } from './packager/ffmpeg-args.ts';
+import { PackagerSink } from './packager/packager-sink.ts';
+import { type FfmpegBinary, locateFfmpeg } from './util/ffmpeg-locate.ts';
+
+export interface CreateServerOptions extends Partial<ServerConfig> {
+  /** Analysis plugins. Default: the built-in `motion` plugin. Pass `[]` to turn analysis off. */
+  readonly analyzers?: readonly AnalysisPlugin[];
+  /** fastify (pino) logger options; `false` silences. Default: info level. */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** A located ffmpeg; skips the start-up check (tests). */
+  readonly ffmpeg?: FfmpegBinary;
+}
+
+export interface DashrelayServer {
+  readonly app: FastifyInstance;
+  readonly config: Readonly<ServerConfig>;
+  readonly ffmpeg: FfmpegBinary;
+  readonly registry: StreamRegistry;
+  readonly events: EventLog;
+  /** Starts listening; resolves to the base URL (`http://127.0.0.1:8080`). */
+  listen(): Promise<string>;
+  /** Graceful stop: publishers told (1001), ffmpeg stopped after its last segment, archives closed. */
+  close(): Promise<void>;
+}
+
+/** `static/` beside `src/` or `dist/`. */
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Builds the server: WebSocket ingest, the per-session tee (packager, archive, analysis), the
+ * low-latency origin, the API and the pages.
+ * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`.
+ */
+export async function createServer(options: CreateServerOptions = {}): Promise<DashrelayServer> {
+  const { analyzers, logger, ffmpeg: givenFfmpeg, ...overrides } = options;
+  const config = resolveConfig(overrides);
+  const ffmpeg = givenFfmpeg ?? (await locateFfmpeg(config.ffmpegPath));
+  const profile = latencyProfiles[config.latency];
+  const plugins = analyzers ?? [createMotionPlugin()];
+  const outputDir = resolve(config.outputDir);
+  const events = new EventLog(config.eventHistory);
+  const receiver = new PackagerReceiver();
+  await receiver.start();
+  const live = new Map<string, LiveContext>();
+  let publicBaseUrl = `http://127.0.0.1:${config.port}`;
+
+  // Per-request logs would be one line per CMAF segment request per viewer: sessions are logged instead.
+  const app = Fastify({
+    logger: logger ?? { level: 'info' },
+    forceCloseConnections: true,
+    disableRequestLogging: true,
+  });
+  const log = app.log;
+
+  const setup = async (session: Session): Promise<void> => {
+    const { stream, mimeType } = session.info;
+    const slog = log.child({ stream });
+    const media = describeMimeType(mimeType) ?? { container: 'matroska', video: 'unknown', audio: 'unknown' };
+    const liveDir = join(outputDir, stream, 'live');
+    // A fresh session starts a fresh timeline: segments of the previous one must not be served or mixed in.
+    await rm(liveDir, { recursive: true, force: true });
+    let lastDiskWarn = 0;
+    const store = new SegmentStore(stream, {
+      diskDir: liveDir,
+      onDiskError: (err) => {
+        if (Date.now() - lastDiskWarn < 10_000) return;
+        lastDiskWarn = Date.now();
+        slog.warn({ err }, 'could not write the DASH copy on disk (live delivery continues from memory)');
+      },
+    });
+    const { baseUrl, secret } = receiver.register(store);
+    const archive = await ArchiveSink.open({
+      dir: join(outputDir, stream, 'archive'),
+      startedAtMs: session.info.startedAtMs,
+      extension: media.container === 'webm' ? 'webm' : 'mkv',
+      highWaterBytes: config.sinkHighWaterBytes,
+      onError: (err) => {
+        slog.error({ err }, 'archive write failed; ending the session so no byte goes unrecorded');
+        session.emit('fatal', err);
+      },
+    });
+    const packager = new PackagerSink({
+      ffmpegPath: ffmpeg.path,
+      args: buildPackagerArgs({
+        media,
+        keyframeIntervalMs: session.info.keyframeIntervalMs,
+        profile,
+        putBaseUrl: baseUrl,
+        utcTimingUrl: `${publicBaseUrl}/time`,
+      }),
+      highWaterBytes: config.sinkHighWaterBytes,
+      log: { warn: (m) => slog.warn(m), info: (m) => slog.info(m) },
+      onUnexpectedExit: (exit) => {
+        const why = `${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}: ${lastLine(exit.stderrTail)}`;
+        const err = createError('DR_ERR_PACKAGER_EXITED', why);
+        slog.error(err.message);
+        session.state.packager = 'exited';
+        session.emit('warning', { code: err.code, message: err.message });
+      },
+    });
+    session.state.packager = 'starting';
+    store.once('started', () => {
+      packager.markRunning();
+      session.state.packager = packager.state;
+    });
+    const analysis =
+      plugins.length === 0
+        ? undefined
+        : new AnalysisSink({
+            stream,
+            ffmpegPath: ffmpeg.path,
+            plugins,
+            fps: config.analysisFps,
+            widthPx: config.analysisWidthPx,
+            queueFrames: config.analysisQueueFrames,
+            emit: (event) => events.add(event),
+            log: (component) => {
+              const l = slog.child({ component });
+              return { info: (m) => l.info(m), warn: (m) => l.warn(m), error: (m) => l.error(m) };
+            },
+            onDecoderStopped: (reason) => {
+              const err = createError('DR_ERR_ANALYSIS_DECODER', reason);
+              slog.warn(err.message);
+            },
+          });
+    // The archive first: it is the sink that must never miss a byte.
+    session.attach(archive);
+    session.attach(packager);
+    if (analysis) session.attach(analysis);
+    const ctx: LiveContext = {
+      session,
+      store,
+      counters: createDeliveryCounters(),
+      packager,
+      archive,
+      analysis,
+    };
+    live.set(stream, ctx);
+    session.once('ended', () => {
+      receiver.unregister(secret);
+      void store.close();
+      if (live.get(stream) === ctx) live.delete(stream);
+      slog.info({ bytes: session.bytesReceived, archive: archive.path }, 'session ended, archive closed');
+    });
+  };
+
+  const registry = new StreamRegistry(setup);
+
+  await app.register(fastifyWebsocket, { options: { maxPayload: config.maxMessageBytes } });
+  await app.register(ingestPlugin, {
+    openSession: async (stream: string, hello: HelloMessage) => {
+      const session = await registry.open({
+        stream,
+        mimeType: hello.mimeType,
+        keyframeIntervalMs: hello.keyframeIntervalMs,
+        width: hello.width,
+        height: hello.height,
+        fps: hello.fps,
+      });
+      const ctx = live.get(stream);
+      return { session, archive: ctx ? relative(outputDir, ctx.archive.path) : '' };
+    },
+  });
+  await app.register(originPlugin, {
+    lookup: {
+      store: (stream) => {
+        const ctx = live.get(stream);
+        return ctx ? { store: ctx.store, counters: ctx.counters } : undefined;
+      },
+    },
+    holdSegmentMs: Math.round(profile.segmentDurationMs * 1.5),
+    holdStartMs: 5000,
+    maxViewerBufferBytes: config.maxViewerBufferBytes,
+    get packagerUtcTimingUrl() {
+      return `${publicBaseUrl}/time`;
+    },
+  });
+  await app.register(apiPlugin, {
+    source: {
+      list: () => [...live.values()].map(toStreamInfo),
+      get: (stream) => {
+        const ctx = live.get(stream);
+        return ctx ? toStreamInfo(ctx) : undefined;
+      },
+      recentEvents: (stream) => events.recent(stream),
+      subscribe: (stream, onEvent, onState) => {
+        const ev = (e: { stream: string }): void => {
+          if (e.stream === stream) onEvent(e);
+        };
+        const started = (s: Session): void => {
+          const ctx = live.get(stream);
+          if (s.info.stream === stream && ctx) onState(toStreamInfo(ctx));
+        };
+        const ended = (s: Session): void => {
+          if (s.info.stream === stream) onState(undefined);
+        };
+        events.on('event', ev);
+        registry.on('started', started);
+        registry.on('ended', ended);
+        return () => {
+          events.off('event', ev);
+          registry.off('started', started);
+          registry.off('ended', ended);
+        };
+      },
+    },
+  });
+  // dashjs's "require" export is its UMD bundle (dist/modern/umd/dash.all.min.js): served as is, no CDN.
+  const dashjsFile = createRequire(import.meta.url).resolve('dashjs');
+  app.get('/vendor/dash.all.min.js', (_req, reply) => {
+    reply.header('Cache-Control', 'public, max-age=3600');
+    return reply.sendFile(basename(dashjsFile), dirname(dashjsFile));
+  });
+  await app.register(fastifyStatic, { root: join(packageRoot, 'static'), index: 'index.html' });
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    config,
+    ffmpeg,
+    registry,
+    events,
+    async listen() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      const port = Number(new URL(address).port);
+      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      publicBaseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      return publicBaseUrl;
+    },
+    close() {
+      closing ??= (async () => {
+        // preClose tells publishers (1001) and ends the SSE feeds; then sessions finish their last segment.
+        const appClosed = app.close();
+        await registry.closeAll();
+        await appClosed;
+        await receiver.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function lastLine(text: string): string {
+  return text.split('\n').filter(Boolean).pop() ?? 'no message';
+}
