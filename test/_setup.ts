@@ -1,0 +1,211 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import WebSocket from 'ws';
+import type { AnalysisPlugin } from '../src/analysis/types.ts';
+import { type CreateServerOptions, createServer, type DashrelayServer } from '../src/server.ts';
+import { type FfmpegBinary, locateFfmpeg } from '../src/util/ffmpeg-locate.ts';
+
+const run = promisify(execFile);
+let ffmpegPromise: Promise<FfmpegBinary> | undefined;
+
+/** The real ffmpeg, located once per test process. */
+export function ffmpeg(): Promise<FfmpegBinary> {
+  ffmpegPromise ??= locateFfmpeg();
+  return ffmpegPromise;
+}
+
+export interface TestServer {
+  readonly server: DashrelayServer;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** `ws://127.0.0.1:<port>` */
+  readonly wsUrl: string;
+  readonly outputDir: string;
+  close(): Promise<void>;
+}
+
+/** A real server on a random port with its own output directory. */
+export async function startServer(
+  options: CreateServerOptions & { analyzers?: readonly AnalysisPlugin[] } = {},
+): Promise<TestServer> {
+  const outputDir = await mkdtemp(join(tmpdir(), 'dashrelay-test-'));
+  const server = await createServer({
+    port: 0,
+    outputDir,
+    logger: process.env.TEST_LOG ? { level: 'debug' } : false,
+    ffmpeg: await ffmpeg(),
+    ...options,
+  });
+  const url = await server.listen();
+  return {
+    server,
+    url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    outputDir,
+    async close() {
+      await server.close();
+      await rm(outputDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type FixtureKind = 'h264' | 'h264-opus' | 'vp8' | 'vp8-opus';
+
+export const fixtureMimeTypes: Record<FixtureKind, string> = {
+  h264: 'video/x-matroska;codecs=avc1',
+  'h264-opus': 'video/x-matroska;codecs=avc1,opus',
+  vp8: 'video/webm;codecs=vp8',
+  'vp8-opus': 'video/webm;codecs=vp8,opus',
+};
+
+const fixtureDir = join(tmpdir(), 'dashrelay-fixtures');
+
+/**
+ * A generated WebM/Matroska file like a MediaRecorder's: 320×240 at 30 fps, keyframe every second,
+ * moving test pattern (so motion analysis has something to see), optional Opus tone. Cached per run.
+ */
+export async function fixture(kind: FixtureKind, seconds = 4): Promise<Buffer> {
+  const file = join(fixtureDir, `${kind}-${seconds}s.${kind.startsWith('vp8') ? 'webm' : 'mkv'}`);
+  if (!existsSync(file)) {
+    await mkdir(fixtureDir, { recursive: true });
+    const audio = kind.endsWith('opus');
+    const args = [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=30',
+    ];
+    if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+    args.push('-t', String(seconds), '-map', '0:v');
+    if (audio) args.push('-map', '1:a', '-c:a', 'libopus', '-b:a', '64k');
+    if (kind.startsWith('h264')) {
+      args.push(
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-tune',
+        'zerolatency',
+        '-g',
+        '30',
+        '-pix_fmt',
+        'yuv420p',
+      );
+      args.push('-f', 'matroska');
+    } else {
+      args.push('-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-b:v', '500k');
+      args.push('-f', 'webm');
+    }
+    args.push('-live', '1', '-cluster_time_limit', '100', `${file}.tmp`);
+    await run((await ffmpeg()).path, args);
+    await run('mv', [`${file}.tmp`, file]);
+  }
+  return readFile(file);
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export interface ServerMessage {
+  type: string;
+  code?: string;
+  message?: string;
+  [k: string]: unknown;
+}
+
+/** A publisher on a real WebSocket, recording what the server says. */
+export class TestPublisher {
+  readonly ws: WebSocket;
+  readonly messages: ServerMessage[] = [];
+  closeCode: number | undefined;
+  closeReason = '';
+  readonly opened: Promise<void>;
+  readonly closed: Promise<void>;
+
+  constructor(wsUrl: string, stream: string) {
+    this.ws = new WebSocket(`${wsUrl}/ingest/${stream}`);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => {
+      this.ws.once('close', (code, reason) => {
+        this.closeCode = code;
+        this.closeReason = reason.toString();
+        resolve();
+      });
+    });
+    this.ws.on('message', (data, isBinary) => {
+      if (!isBinary) this.messages.push(JSON.parse(data.toString()) as ServerMessage);
+    });
+  }
+
+  /** Resolves with the first message of `type` (already received or future). */
+  async waitFor(type: string, timeoutMs = 15_000): Promise<ServerMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages.find((m) => m.type === type);
+      if (found) return found;
+      if (Date.now() > deadline)
+        throw new Error(`no "${type}" message; got ${JSON.stringify(this.messages)}`);
+      if (this.closeCode !== undefined) {
+        throw new Error(
+          `closed (${this.closeCode} ${this.closeReason}) before "${type}"; got ${JSON.stringify(this.messages)}`,
+        );
+      }
+      await sleep(20);
+    }
+  }
+
+  async hello(
+    mimeType: string,
+    extra: Record<string, unknown> = { keyframeIntervalMs: 1000 },
+  ): Promise<ServerMessage> {
+    await this.opened;
+    this.ws.send(JSON.stringify({ type: 'hello', mimeType, client: 'vitest', ...extra }));
+    return this.waitFor('ready');
+  }
+
+  /** Sends `data` in `chunkBytes` pieces, one every `intervalMs` (roughly real time for the fixtures). */
+  async sendPaced(data: Buffer, chunkBytes = 16 * 1024, intervalMs = 40): Promise<void> {
+    for (let off = 0; off < data.length; off += chunkBytes) {
+      if (this.ws.readyState !== WebSocket.OPEN) return;
+      this.ws.send(data.subarray(off, off + chunkBytes));
+      await sleep(intervalMs);
+    }
+  }
+
+  async end(): Promise<void> {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000, 'done');
+    await this.closed;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` until it returns a value, or throws after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}

@@ -1,0 +1,131 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createFile, MP4BoxBuffer } from 'mp4box';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnalysisFrame, AnalysisPlugin } from '../../src/analysis/types.ts';
+import {
+  eventually,
+  type FixtureKind,
+  fixture,
+  fixtureMimeTypes,
+  sha256,
+  startServer,
+  TestPublisher,
+  type TestServer,
+} from '../_setup.ts';
+
+/** Parses init + media segment with mp4box.js; returns track codecs and the top-level box types. */
+function parseFmp4(init: Buffer, segment: Buffer) {
+  const file = createFile();
+  let tracks: { codec: string; nb_samples: number; video?: { width: number; height: number } }[] = [];
+  let error: string | undefined;
+  file.onReady = (info) => {
+    tracks = info.tracks as typeof tracks;
+  };
+  file.onError = (_module, message) => {
+    error = message;
+  };
+  const bytes = new Uint8Array(Buffer.concat([init, segment]));
+  file.appendBuffer(MP4BoxBuffer.fromArrayBuffer(bytes.buffer, 0));
+  file.flush();
+  return { tracks, boxes: file.boxes.map((b) => b.type), error };
+}
+
+function recordingPlugin(frames: AnalysisFrame[]): AnalysisPlugin {
+  return {
+    name: 'recorder',
+    open: () => ({
+      onFrame(frame) {
+        frames.push(frame);
+      },
+    }),
+  };
+}
+
+describe('live pipeline with real ffmpeg and WebSockets', () => {
+  let t: TestServer;
+  const frames: AnalysisFrame[] = [];
+
+  beforeAll(async () => {
+    t = await startServer({ analyzers: [recordingPlugin(frames)] });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const cases: { kind: FixtureKind; codec: RegExp; audio: boolean }[] = [
+    { kind: 'h264', codec: /^avc1/, audio: false },
+    { kind: 'h264-opus', codec: /^avc1/, audio: true },
+    { kind: 'vp8', codec: /^avc1/, audio: false },
+    { kind: 'vp8-opus', codec: /^avc1/, audio: true },
+  ];
+
+  for (const c of cases) {
+    it(`${c.kind}: serves a dynamic MPD with valid CMAF segments, archives the exact bytes, feeds analysis`, async () => {
+      const stream = `it-${c.kind}`;
+      const data = await fixture(c.kind);
+      const pub = new TestPublisher(t.wsUrl, stream);
+      const ready = await pub.hello(fixtureMimeTypes[c.kind]);
+      expect(ready).toMatchObject({ stream, manifestUrl: `/live/${stream}/manifest.mpd` });
+      const sending = pub.sendPaced(data);
+
+      // The manifest request is held until the packager has written one.
+      const mpdRes = await fetch(`${t.url}/live/${stream}/manifest.mpd`);
+      expect(mpdRes.status).toBe(200);
+      expect(mpdRes.headers.get('content-type')).toMatch(/application\/dash\+xml/);
+      expect(mpdRes.headers.get('cache-control')).toBe('no-cache');
+      const mpd = await mpdRes.text();
+      expect(mpd).toMatch(/type="dynamic"/);
+      expect(mpd).toMatch(/<SegmentTemplate[^>]+media="seg-\$RepresentationID\$-\$Number%05d\$\.m4s"/);
+      expect(mpd).toContain(`value="${t.url.replace('127.0.0.1', '127.0.0.1')}/time"`);
+      const adaptationSets = mpd.match(/<AdaptationSet[^>]*contentType="(\w+)"/g) ?? [];
+      expect(adaptationSets.length).toBe(c.audio ? 2 : 1);
+
+      const initRes = await fetch(`${t.url}/live/${stream}/init-0.m4s`);
+      expect(initRes.status).toBe(200);
+      const init = Buffer.from(await initRes.arrayBuffer());
+      // Segment 2 is requested before it exists: the origin holds the request, then streams it.
+      const segRes = await fetch(`${t.url}/live/${stream}/seg-0-00002.m4s`);
+      expect(segRes.status).toBe(200);
+      expect(segRes.headers.get('cache-control')).toMatch(/immutable/);
+      const seg = Buffer.from(await segRes.arrayBuffer());
+      const parsed = parseFmp4(init, seg);
+      expect(parsed.error).toBeUndefined();
+      expect(parsed.boxes.slice(0, 2)).toEqual(['ftyp', 'moov']);
+      expect(parsed.boxes).toContain('moof');
+      expect(parsed.boxes).toContain('mdat');
+      expect(parsed.tracks[0]?.codec).toMatch(c.codec);
+      expect(parsed.tracks[0]?.video).toMatchObject({ width: 320, height: 240 });
+      if (c.audio) {
+        const aInit = Buffer.from(await (await fetch(`${t.url}/live/${stream}/init-1.m4s`)).arrayBuffer());
+        const aSeg = Buffer.from(
+          await (await fetch(`${t.url}/live/${stream}/seg-1-00001.m4s`)).arrayBuffer(),
+        );
+        expect(parseFmp4(aInit, aSeg).tracks[0]?.codec).toMatch(/^mp4a/);
+      }
+
+      const api = (await (await fetch(`${t.url}/api/streams/${stream}`)).json()) as Record<string, unknown>;
+      expect(api).toMatchObject({ name: stream, packager: 'running', mimeType: fixtureMimeTypes[c.kind] });
+
+      await sending;
+      await pub.end();
+      await eventually(() => t.server.registry.get(stream) === undefined || undefined, 20_000, 'session end');
+
+      const archiveDir = join(t.outputDir, stream, 'archive');
+      const [archiveName] = await readdir(archiveDir);
+      expect(archiveName).toMatch(c.kind.startsWith('vp8') ? /\.webm$/ : /\.mkv$/);
+      expect(sha256(await readFile(join(archiveDir, archiveName ?? '')))).toBe(sha256(data));
+
+      const liveFiles = await readdir(join(t.outputDir, stream, 'live'));
+      expect(liveFiles).toContain('manifest.mpd');
+      expect(liveFiles).toContain('init-0.m4s');
+      expect(liveFiles.some((f) => /^seg-0-\d{5}\.m4s$/.test(f))).toBe(true);
+
+      const mine = frames.filter((f) => f.stream === stream);
+      expect(mine.length).toBeGreaterThanOrEqual(10); // 4 s at the default 5 fps
+      expect(mine[0]).toMatchObject({ width: 320, height: 240, format: 'gray' });
+      expect(mine[0]?.data.length).toBe(320 * 240);
+      expect(mine[1]?.ptsMs).toBe(200);
+    });
+  }
+});
