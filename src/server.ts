@@ -73,7 +73,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   const app = Fastify({
     logger: logger ?? { level: 'info' },
     forceCloseConnections: true,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const log = app.log;
 

@@ -154,6 +154,8 @@ function send(socket: WebSocket, msg: ServerMessage): void {
 function fail(socket: WebSocket, err: Error): void {
   const e = err instanceof DashrelayError ? err : createError('DR_ERR_INGEST_BAD_MESSAGE', err.message);
   send(socket, { type: 'error', code: e.code, message: e.message });
+  // A paused socket would not read the peer's close frame, leaving the handshake to time out.
+  socket.resume();
   if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
     // Close reasons are limited to 123 bytes (RFC 6455 §5.5); the full message went in the error above.
     socket.close(e.closeCode ?? 4000, Buffer.from(e.message).subarray(0, 120).toString());

@@ -1,0 +1,126 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import {
+  eventually,
+  fixture,
+  fixtureMimeTypes,
+  sha256,
+  startServer,
+  TestPublisher,
+  type TestServer,
+} from '../_setup.ts';
+
+describe('ingest refuses bad input with clear errors and leaves other streams alone', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startServer({ analyzers: [] });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it.each([
+    ['has a slash', 'a%2Fb'],
+    ['is too long', 'x'.repeat(65)],
+    ['has a dot', 'cam.1'],
+  ])('refuses a stream name that %s with close code 4001', async (_why, name) => {
+    const pub = new TestPublisher(t.wsUrl, name);
+    await pub.closed;
+    expect(pub.closeCode).toBe(4001);
+    expect(pub.closeReason).toMatch(/Invalid stream name/);
+    expect(pub.messages[0]).toMatchObject({ type: 'error', code: 'DR_ERR_INGEST_STREAM_NAME' });
+  });
+
+  it.each([
+    ['text that is not JSON', 'hello?', 4000, 'DR_ERR_INGEST_BAD_MESSAGE'],
+    ['a hello without mimeType', JSON.stringify({ type: 'hello' }), 4000, 'DR_ERR_INGEST_BAD_MESSAGE'],
+    [
+      'an MP4 mimeType',
+      JSON.stringify({ type: 'hello', mimeType: 'video/mp4' }),
+      4005,
+      'DR_ERR_INGEST_UNSUPPORTED_MIME',
+    ],
+    ['media bytes before hello', Buffer.from([0x1a, 0x45, 0xdf, 0xa3]), 4002, 'DR_ERR_INGEST_NO_HELLO'],
+  ])('closes a publisher that sends %s', async (_why, payload, closeCode, code) => {
+    const pub = new TestPublisher(t.wsUrl, 'bad-first-message');
+    await pub.opened;
+    pub.ws.send(payload);
+    await pub.closed;
+    expect(pub.closeCode).toBe(closeCode);
+    expect(pub.messages.at(-1)).toMatchObject({ type: 'error', code });
+    expect(pub.messages.at(-1)?.message).toBeTruthy();
+  });
+
+  it('refuses non-media bytes and a second publisher while a good stream keeps publishing intact', async () => {
+    const data = await fixture('h264-opus');
+    const good = new TestPublisher(t.wsUrl, 'good');
+    await good.hello(fixtureMimeTypes['h264-opus']);
+    const sending = good.sendPaced(data, 8 * 1024, 30);
+
+    const garbage = new TestPublisher(t.wsUrl, 'garbage');
+    await garbage.hello('video/webm;codecs=vp8');
+    garbage.ws.send(Buffer.from('GET / HTTP/1.1\r\n\r\nthis is not a WebM file'));
+    await garbage.closed;
+    expect(garbage.closeCode).toBe(4004);
+    expect(garbage.messages.at(-1)).toMatchObject({ type: 'error', code: 'DR_ERR_INGEST_NOT_MEDIA' });
+
+    const second = new TestPublisher(t.wsUrl, 'good');
+    await second.opened;
+    second.ws.send(JSON.stringify({ type: 'hello', mimeType: fixtureMimeTypes.h264 }));
+    await second.closed;
+    expect(second.closeCode).toBe(4009);
+    expect(second.messages.at(-1)?.message).toMatch(/already has a publisher/);
+
+    const mpd = await fetch(`${t.url}/live/good/manifest.mpd`);
+    expect(mpd.status).toBe(200);
+    await sending;
+    await good.end();
+    await eventually(() => t.server.registry.get('good') === undefined || undefined, 20_000, 'session end');
+    const dir = join(t.outputDir, 'good', 'archive');
+    const [name] = await readdir(dir);
+    expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+  });
+
+  it('refuses a message larger than maxMessageBytes with 1009 and keeps running', async () => {
+    const small = await startServer({ analyzers: [], maxMessageBytes: 64 * 1024 });
+    try {
+      const pub = new TestPublisher(small.wsUrl, 'big');
+      await pub.hello(fixtureMimeTypes.h264);
+      pub.ws.send(Buffer.alloc(200 * 1024, 1));
+      await pub.closed;
+      expect(pub.closeCode).toBe(1009);
+      const again = new TestPublisher(small.wsUrl, 'big');
+      await eventually(
+        () => small.server.registry.get('big') === undefined || undefined,
+        10_000,
+        'name freed',
+      );
+      expect(await again.hello(fixtureMimeTypes.h264)).toMatchObject({ type: 'ready' });
+      await again.end();
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('answers status messages with the bytes received', async () => {
+    const data = await fixture('h264');
+    const pub = new TestPublisher(t.wsUrl, 'status');
+    await pub.hello(fixtureMimeTypes.h264);
+    await pub.sendPaced(data.subarray(0, 64 * 1024), 16 * 1024, 10);
+    const status = await eventually(
+      () => pub.messages.find((m) => m.type === 'status' && m.bytesReceived === 64 * 1024),
+      5000,
+      'status with all bytes',
+    );
+    expect(status).toMatchObject({ type: 'status', bytesReceived: 64 * 1024 });
+    await pub.end();
+  });
+
+  it('closes a WebSocket opened on another path without starting a session', async () => {
+    const ws = new WebSocket(`${t.wsUrl}/nope/x`);
+    await new Promise((resolve) => ws.on('close', resolve));
+    expect(t.server.registry.list().map((s) => s.info.stream)).not.toContain('x');
+  });
+});
