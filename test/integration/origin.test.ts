@@ -1,0 +1,202 @@
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDeliveryCounters, type DeliveryCounters } from '../../src/origin/deliver-file.ts';
+import { originPlugin } from '../../src/origin/origin-plugin.ts';
+import { PackagerReceiver } from '../../src/origin/packager-receiver.ts';
+import { SegmentStore } from '../../src/origin/segment-store.ts';
+import { eventually, sleep } from '../_setup.ts';
+
+/** An upload like ffmpeg's: PUT with chunked transfer encoding, body written piece by piece. */
+function startPut(url: string) {
+  const req = request(url, { method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' } });
+  const done = new Promise<number>((resolve, reject) => {
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+  req.flushHeaders();
+  return {
+    write: (data: Buffer | string) => new Promise<void>((r) => req.write(data, () => r())),
+    end: async () => {
+      req.end();
+      return done;
+    },
+  };
+}
+
+/** Reads a response, reporting each piece as it arrives. */
+function get(url: string, onData?: (chunk: Buffer) => void) {
+  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
+    (resolve, reject) => {
+      request(url, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          onData?.(c);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      })
+        .on('error', reject)
+        .end();
+    },
+  );
+}
+
+describe('origin: in-memory live delivery of the packager output', () => {
+  let app: FastifyInstance;
+  let receiver: PackagerReceiver;
+  let store: SegmentStore;
+  let counters: DeliveryCounters;
+  let base: string;
+  let put: string;
+
+  beforeEach(async () => {
+    receiver = new PackagerReceiver();
+    await receiver.start();
+    store = new SegmentStore('cam');
+    counters = createDeliveryCounters();
+    put = receiver.register(store).baseUrl;
+    app = Fastify({ forceCloseConnections: true });
+    await app.register(originPlugin, {
+      lookup: { store: (s) => (s === 'cam' ? { store, counters } : undefined) },
+      holdSegmentMs: 400,
+      holdStartMs: 400,
+      maxViewerBufferBytes: 1024 * 1024,
+      packagerUtcTimingUrl: 'http://127.0.0.1:1/time',
+    });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterEach(async () => {
+    await app.close();
+    await receiver.close();
+  });
+
+  it('streams a CMAF chunk to a waiting viewer before the segment is complete', async () => {
+    const upload = startPut(`${put}seg-0-00001.m4s`);
+    await upload.write('first-chunk|');
+    await eventually(() => store.get('seg-0-00001.m4s'), 2000, 'segment started');
+    let firstSeen = '';
+    const viewing = get(`${base}/live/cam/seg-0-00001.m4s`, (c) => {
+      firstSeen ||= c.toString();
+    });
+    await eventually(() => firstSeen || undefined, 2000, 'first chunk at the viewer');
+    expect(firstSeen).toBe('first-chunk|');
+    expect(store.get('seg-0-00001.m4s')?.complete).toBe(false);
+    await upload.write('second-chunk');
+    expect(await upload.end()).toBe(204);
+    const res = await viewing;
+    expect(res.status).toBe(200);
+    expect(res.headers['transfer-encoding']).toBe('chunked');
+    expect(res.body.toString()).toBe('first-chunk|second-chunk');
+    expect(res.headers['cache-control']).toMatch(/immutable/);
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+
+    const again = await get(`${base}/live/cam/seg-0-00001.m4s`);
+    expect(again.headers['content-length']).toBe(String('first-chunk|second-chunk'.length));
+  });
+
+  it('holds a request for the next segment until the packager starts it', async () => {
+    const upload1 = startPut(`${put}seg-0-00001.m4s`);
+    await upload1.write('one');
+    await upload1.end();
+    const held = get(`${base}/live/cam/seg-0-00002.m4s`);
+    await sleep(100);
+    const upload2 = startPut(`${put}seg-0-00002.m4s`);
+    await upload2.write('two');
+    await upload2.end();
+    const res = await held;
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe('two');
+  });
+
+  it('answers 404 when a held segment does not start in time, or fell out of the window', async () => {
+    for (const n of [1, 2, 3]) {
+      const u = startPut(`${put}seg-0-0000${n}.m4s`);
+      await u.write(`s${n}`);
+      await u.end();
+    }
+    const del = await new Promise<number>((resolve) =>
+      request(`${put}seg-0-00001.m4s`, { method: 'DELETE' }, (res) => resolve(res.statusCode ?? 0)).end(),
+    );
+    expect(del).toBe(204);
+    const gone = await get(`${base}/live/cam/seg-0-00001.m4s`);
+    expect(gone.status).toBe(404);
+    expect(JSON.parse(gone.body.toString())).toMatchObject({ code: 'DR_ERR_SEGMENT_NOT_FOUND' });
+    const timedOut = await get(`${base}/live/cam/seg-0-00004.m4s`);
+    expect(timedOut.status).toBe(404);
+    const farFuture = await get(`${base}/live/cam/seg-0-00099.m4s`);
+    expect(farFuture.status).toBe(404);
+  });
+
+  it.each([
+    ['a name outside the packager files', '/live/cam/secret.txt'],
+    ['a path traversal', '/live/cam/..%2F..%2Fetc%2Fpasswd'],
+    ['a stream that is not live', '/live/other/manifest.mpd'],
+    ['an invalid stream name', '/live/a.b/manifest.mpd'],
+  ])('answers 404 to %s', async (_why, path) => {
+    const res = await get(`${base}${path}`);
+    expect(res.status).toBe(404);
+    expect(JSON.parse(res.body.toString()).code).toMatch(/^DR_ERR_/);
+  });
+
+  it('serves the manifest whole, no-cache, with UTCTiming pointing at this server', async () => {
+    const mpd =
+      '<MPD type="dynamic"><UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-xsdate:2014" value="http://127.0.0.1:1/time"/></MPD>';
+    const u = startPut(`${put}manifest.mpd`);
+    await u.write(mpd.slice(0, 20));
+    await u.write(mpd.slice(20));
+    await u.end();
+    const res = await get(`${base}/live/cam/manifest.mpd`);
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-cache');
+    expect(res.headers['content-type']).toMatch(/application\/dash\+xml/);
+    const body = res.body.toString();
+    expect(body).toContain(`value="${base}/time"`);
+    expect(body).toContain('urn:mpeg:dash:utc:http-iso:2014');
+  });
+
+  it('serves /time as ISO 8601 UTC', async () => {
+    const res = await get(`${base}/time`);
+    expect(res.status).toBe(200);
+    const text = res.body.toString();
+    expect(text).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(text) - Date.now())).toBeLessThan(5000);
+  });
+
+  it('refuses writes with a wrong secret', async () => {
+    const status = await startPut(`${put.replace(/\/[0-9a-f]{32}\//, '/deadbeef/')}seg-0-00001.m4s`).end();
+    expect(status).toBe(403);
+    expect(store.get('seg-0-00001.m4s')).toBeUndefined();
+  });
+
+  it('cuts off a viewer that stops reading without delaying another viewer', async () => {
+    const upload = startPut(`${put}seg-0-00001.m4s`);
+    await upload.write('x');
+    await eventually(() => store.get('seg-0-00001.m4s'), 2000, 'segment started');
+    // A raw client that sends the request and never reads the response.
+    const stalled = connect(Number(new URL(base).port), '127.0.0.1');
+    stalled.write(`GET /live/cam/seg-0-00001.m4s HTTP/1.1\r\nHost: x\r\n\r\n`);
+    stalled.pause();
+    const stalledClosed = new Promise<void>((resolve) => stalled.on('close', () => resolve()));
+    stalled.on('error', () => {});
+    await eventually(() => counters.openResponses === 1 || undefined, 2000, 'stalled viewer attached');
+    const healthy = get(`${base}/live/cam/seg-0-00001.m4s`);
+    const piece = Buffer.alloc(64 * 1024, 7);
+    // 20 MiB at about 12 MB/s, like a very high-bitrate live segment: far past the 1 MiB bound.
+    for (let i = 0; i < 320; i++) {
+      await upload.write(piece);
+      await sleep(5);
+    }
+    await upload.end();
+    const res = await healthy;
+    expect(res.body.length).toBe(1 + 320 * piece.length);
+    await eventually(() => counters.viewersCutOff === 1 || undefined, 5000, 'stalled viewer cut off');
+    stalled.resume();
+    await stalledClosed;
+  });
+});
