@@ -42,6 +42,8 @@ export interface DashrelayServer {
   readonly ffmpeg: FfmpegBinary;
   readonly registry: StreamRegistry;
   readonly events: EventLog;
+  /** The parts of a live session (packager, archive, analysis, origin store), for diagnostics and tests. */
+  live(stream: string): LiveContext | undefined;
   /** Starts listening; resolves to the base URL (`http://127.0.0.1:8080`). */
   listen(): Promise<string>;
   /** Graceful stop: publishers told (1001), ffmpeg stopped after its last segment, archives closed. */
@@ -245,6 +247,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     ffmpeg,
     registry,
     events,
+    live: (stream) => live.get(stream),
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       const port = Number(new URL(address).port);

@@ -43,6 +43,11 @@ export class PackagerSink implements MediaSink {
     });
   }
 
+  /** The ffmpeg process id, while it runs. */
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
   /** The packager produced output (first file PUT to the origin). */
   markRunning(): void {
     if (this.state === 'starting') this.state = 'running';

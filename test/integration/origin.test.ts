@@ -30,21 +30,25 @@ function startPut(url: string) {
 
 /** Reads a response, reporting each piece as it arrives. */
 function get(url: string, onData?: (chunk: Buffer) => void) {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
-    (resolve, reject) => {
-      request(url, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => {
-          chunks.push(c);
-          onData?.(c);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      })
-        .on('error', reject)
-        .end();
-    },
-  );
+  return new Promise<{
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: Buffer;
+  }>((resolve, reject) => {
+    request(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        onData?.(c);
+      });
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+      res.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
 }
 
 describe('origin: in-memory live delivery of the packager output', () => {
