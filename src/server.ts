@@ -15,7 +15,7 @@ import { latencyProfiles, resolveConfig, type ServerConfig } from './config/conf
 import { StreamRegistry } from './core/registry.ts';
 import type { Session } from './core/session.ts';
 import { createError } from './errors/errors.ts';
-import { ingestPlugin } from './ingest/ingest-plugin.ts';
+import { closeAllPublishers, ingestPlugin } from './ingest/ingest-plugin.ts';
 import type { HelloMessage } from './ingest/messages.ts';
 import { type LiveContext, toStreamInfo } from './live-context.ts';
 import { createDeliveryCounters } from './origin/deliver-file.ts';
@@ -173,7 +173,14 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
 
   const registry = new StreamRegistry(setup);
 
-  await app.register(fastifyWebsocket, { options: { maxPayload: config.maxMessageBytes } });
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: config.maxMessageBytes },
+    preClose(done) {
+      closeAllPublishers(this.websocketServer.clients);
+      this.websocketServer.close();
+      done();
+    },
+  });
   await app.register(ingestPlugin, {
     openSession: async (stream: string, hello: HelloMessage) => {
       const session = await registry.open({

@@ -41,11 +41,6 @@ export interface IngestPluginOptions {
  * `pause()`: TCP flow control slows the publisher) until every sink drains.
  */
 export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app, opts) => {
-  const sockets = new Set<WebSocket>();
-  app.addHook('preClose', async () => {
-    for (const socket of sockets) fail(socket, createError('DR_ERR_SERVER_SHUTDOWN'));
-  });
-
   app.get<{ Params: { stream: string } }>('/ingest/:stream', { websocket: true }, (socket, req) => {
     const { stream } = req.params;
     const log = req.log.child({ stream });
@@ -53,7 +48,6 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
       fail(socket, createError('DR_ERR_INGEST_STREAM_NAME', JSON.stringify(stream.slice(0, 80))));
       return;
     }
-    sockets.add(socket);
     let session: IngestSession | undefined;
     let opening = false;
     let sawFirstBytes = false;
@@ -92,7 +86,6 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
     socket.on('close', (code, reason) => {
       clearTimeout(helloTimer);
       clearInterval(statusTimer);
-      sockets.delete(socket);
       log.info({ code, reason: reason.toString() }, 'publisher disconnected');
       void session?.end();
     });
@@ -148,6 +141,15 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
 
 function send(socket: WebSocket, msg: ServerMessage): void {
   if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+}
+
+/**
+ * Tells every connected publisher the server is going away (`DR_ERR_SERVER_SHUTDOWN`, close 1001).
+ * Meant as @fastify/websocket's `preClose`, whose default closes sockets without a code or reason.
+ */
+export function closeAllPublishers(clients: Iterable<WebSocket>): void {
+  const err = createError('DR_ERR_SERVER_SHUTDOWN');
+  for (const socket of clients) fail(socket, err);
 }
 
 /** Tells the publisher what went wrong, then closes with the error's close code. */

@@ -1,0 +1,173 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  eventually,
+  fixture,
+  fixtureMimeTypes,
+  sha256,
+  startServer,
+  TestPublisher,
+  type TestServer,
+} from '../_setup.ts';
+
+const cli = resolve('dist/cli/main.js');
+
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: { ...process.env, LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return {
+    child,
+    exited,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const srv = createNetServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+describe('dashrelay CLI', () => {
+  beforeAll(() => {
+    if (!existsSync(cli)) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+  });
+
+  it.each([
+    [['serve', '--port', 'abc'], /--port must be an integer/],
+    [['serve', '--latency', 'fast'], /--latency must be one of low, normal/],
+    [['serve', '--bogus'], /Unknown option '--bogus'/],
+    [['publish', '--input', 'x'], /--stream is required/],
+    [['publish', '--stream', 'a b', '--input', 'x'], /--stream must be/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ])('%j exits 2 with a message naming the problem', async (args, message) => {
+    const run = runCli(args);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toMatch(/--help/);
+  });
+
+  it.each([['serve'], ['publish'], []])('%j --help prints usage and exits 0', async (...cmd) => {
+    const run = runCli([...cmd.filter(Boolean), '--help']);
+    expect(await run.exited).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: dashrelay/);
+  });
+
+  it('explains how to get ffmpeg when it is missing', async () => {
+    const run = runCli(['serve', '--port', '0'], { FFMPEG_PATH: '/nonexistent/ffmpeg' });
+    expect(await run.exited).toBe(1);
+    expect(run.stderr).toMatch(/ffmpeg \(\/nonexistent\/ffmpeg, from FFMPEG_PATH\) was not found/);
+    expect(run.stderr).toMatch(/apt-get install ffmpeg/);
+    expect(run.stderr).toMatch(/DR_ERR_FFMPEG_MISSING/);
+  });
+
+  it('shuts down gracefully on SIGTERM: publisher told, archive closed with every byte', async () => {
+    const port = await freePort();
+    const output = await mkdtemp(join(tmpdir(), 'dashrelay-cli-'));
+    const server = runCli(['serve', '--port', String(port), '--output', output]);
+    try {
+      await eventually(() => (server.stdout.includes('capture:') ? true : undefined), 15_000, 'server start');
+      const data = await fixture('h264');
+      const pub = new TestPublisher(`ws://127.0.0.1:${port}`, 'bye');
+      await pub.hello(fixtureMimeTypes.h264);
+      await pub.sendPaced(data, 16 * 1024, 20);
+      await eventually(
+        () =>
+          pub.messages.some((m) => m.type === 'status' && m.bytesReceived === data.length) ? true : undefined,
+        10_000,
+        'server has every byte',
+      );
+      server.child.kill('SIGTERM');
+      await pub.closed;
+      expect(pub.closeCode).toBe(1001);
+      expect(pub.messages.at(-1)).toMatchObject({ type: 'error', code: 'DR_ERR_SERVER_SHUTDOWN' });
+      expect(await server.exited).toBe(0);
+      const dir = join(output, 'bye', 'archive');
+      const [name] = await readdir(dir);
+      expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+    } finally {
+      server.child.kill('SIGKILL');
+      await rm(output, { recursive: true, force: true });
+    }
+  });
+
+  describe('publish', () => {
+    let t: TestServer;
+    beforeAll(async () => {
+      t = await startServer({ analyzers: [] });
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    it('publishes a lavfi test source with sound as a live stream', async () => {
+      const run: { child: ChildProcess; exited: Promise<number | null>; stdout: string } = runCli([
+        'publish',
+        '--server',
+        t.url,
+        '--stream',
+        'cli',
+        '--input',
+        'testsrc2=size=320x240:rate=30',
+        '--input-format',
+        'lavfi',
+        '--audio',
+        'sine=frequency=440',
+        '--audio-format',
+        'lavfi',
+        '--duration',
+        '4',
+      ]);
+      const info = await eventually(() => t.server.registry.get('cli'), 10_000, 'publisher session');
+      expect(info.info.mimeType).toBe('video/x-matroska;codecs=avc1,opus');
+      const mpd = await (await fetch(`${t.url}/live/cli/manifest.mpd`)).text();
+      expect(mpd).toMatch(/contentType="audio"/);
+      expect(await run.exited).toBe(0);
+      expect(run.stdout).toMatch(/live: watch at http:\/\/127\.0\.0\.1:\d+\/viewer\.html\?stream=cli/);
+      await eventually(() => t.server.registry.get('cli') === undefined || undefined, 20_000, 'session end');
+      const dir = join(t.outputDir, 'cli', 'archive');
+      const [name] = await readdir(dir);
+      expect((await stat(join(dir, name ?? ''))).size).toBeGreaterThan(50_000);
+    });
+
+    it('fails clearly when no server listens', async () => {
+      const port = await freePort();
+      const run = runCli([
+        'publish',
+        '--server',
+        `http://127.0.0.1:${port}`,
+        '--stream',
+        'x',
+        '--input',
+        'testsrc2',
+        '--input-format',
+        'lavfi',
+      ]);
+      expect(await run.exited).toBe(1);
+      expect(run.stderr).toMatch(/cannot reach .*Is `dashrelay serve` running\?/);
+    });
+  });
+});
