@@ -1,0 +1,103 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../_browser.ts';
+import { eventually, sleep, startServer, type TestServer } from '../_setup.ts';
+
+/** Counts frames the <video> element presents (requestVideoFrameCallback) and hashes its pixels. */
+async function sampleVideo(page: Page) {
+  return page.evaluate(() => {
+    const video = document.querySelector('video#video, video') as HTMLVideoElement;
+    const w = window as unknown as { __frames?: number };
+    if (w.__frames === undefined) {
+      w.__frames = 0;
+      const tick = () => {
+        w.__frames = (w.__frames ?? 0) + 1;
+        video.requestVideoFrameCallback(tick);
+      };
+      video.requestVideoFrameCallback(tick);
+    }
+    const canvas = document.createElement('canvas');
+    canvas.width = 64;
+    canvas.height = 36;
+    const ctx = canvas.getContext('2d');
+    ctx?.drawImage(video, 0, 0, 64, 36);
+    const pixels = ctx?.getImageData(0, 0, 64, 36).data ?? new Uint8ClampedArray();
+    let hash = 0;
+    for (let i = 0; i < pixels.length; i += 4) hash = (hash * 31 + (pixels[i] ?? 0) + (pixels[i + 1] ?? 0)) | 0;
+    return {
+      currentTime: video.currentTime,
+      readyState: video.readyState,
+      paused: video.paused,
+      width: video.videoWidth,
+      presented: w.__frames ?? 0,
+      hash,
+    };
+  });
+}
+
+describe('end to end in headless Chromium: capture page → server → viewer page', () => {
+  let t: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    t = await startServer();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('publishes the fake camera with MediaRecorder and plays it live with dash.js for 10 s', { timeout: 120_000 }, async () => {
+    const capture = await browser.newPage();
+    const errors: string[] = [];
+    capture.on('pageerror', (e) => errors.push(`capture: ${e.message}`));
+    await capture.goto(`${t.url}/capture.html?stream=e2e&autostart=1&audio=1&width=640&height=360&fps=30`);
+    await capture.waitForFunction(
+      () => (window as unknown as { dashrelayCapture?: { state: string } }).dashrelayCapture?.state === 'live',
+      undefined,
+      { timeout: 30_000 },
+    );
+    const session = await eventually(() => t.server.registry.get('e2e'), 10_000, 'server session');
+    expect(session.info.mimeType).toMatch(/avc1|h264|vp8|vp9/);
+
+    const viewer = await browser.newPage();
+    viewer.on('pageerror', (e) => errors.push(`viewer: ${e.message}`));
+    await viewer.goto(`${t.url}/viewer.html?stream=e2e`);
+    await viewer.waitForFunction(
+      () => {
+        const v = document.querySelector('video') as HTMLVideoElement | null;
+        return v !== null && v.readyState >= 2 && v.currentTime > 0 && !v.paused;
+      },
+      undefined,
+      { timeout: 45_000 },
+    );
+
+    const first = await sampleVideo(viewer);
+    const hashes = new Set<number>([first.hash]);
+    let previousTime = first.currentTime;
+    let advances = 0;
+    for (let i = 0; i < 11; i++) {
+      await sleep(1000);
+      const s = await sampleVideo(viewer);
+      if (s.currentTime > previousTime) advances++;
+      previousTime = s.currentTime;
+      hashes.add(s.hash);
+    }
+    const last = await sampleVideo(viewer);
+    expect(last.width).toBeGreaterThan(0);
+    expect(last.currentTime - first.currentTime).toBeGreaterThanOrEqual(10);
+    expect(advances).toBeGreaterThanOrEqual(10);
+    expect(last.presented - first.presented).toBeGreaterThan(100);
+    expect(hashes.size).toBeGreaterThan(5);
+
+    const captureState = await capture.evaluate(
+      () => (window as unknown as { dashrelayCapture: { bytesSent: number; state: string } }).dashrelayCapture,
+    );
+    expect(captureState.state).toBe('live');
+    expect(captureState.bytesSent).toBeGreaterThan(100_000);
+    expect(errors).toEqual([]);
+    await capture.close();
+    await viewer.close();
+  });
+});
