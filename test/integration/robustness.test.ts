@@ -141,3 +141,32 @@ describe('a failing sink never costs archived bytes or other sinks', () => {
     await sse.catch(() => undefined);
   });
 });
+
+describe('analyzer modules (--analyzer)', () => {
+  it('loads the README example plugin and delivers its events', async () => {
+    const { loadAnalyzer } = await import('../../src/cli/serve.ts');
+    const plugin = await loadAnalyzer('examples/brightness-plugin.mjs');
+    expect(plugin.name).toBe('brightness');
+    const t = await startServer({ analyzers: [plugin] });
+    try {
+      const pub = new TestPublisher(t.wsUrl, 'bright');
+      await pub.hello(fixtureMimeTypes.h264);
+      await pub.sendPaced(await fixture('h264'), 16 * 1024, 20);
+      const event = await eventually(
+        () => t.server.events.recent('bright').find((e) => e.type === 'brightness'),
+        15_000,
+        'brightness event',
+      );
+      expect(event).toMatchObject({ plugin: 'brightness', data: { dark: false } });
+      await pub.end();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('rejects a module without a plugin with DR_ERR_ANALYZER_LOAD', async () => {
+    const { loadAnalyzer } = await import('../../src/cli/serve.ts');
+    await expect(loadAnalyzer('package.json')).rejects.toMatchObject({ code: 'DR_ERR_ANALYZER_LOAD' });
+    await expect(loadAnalyzer('examples/missing.mjs')).rejects.toMatchObject({ code: 'DR_ERR_ANALYZER_LOAD' });
+  });
+});
