@@ -85,7 +85,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     const media = describeMimeType(mimeType) ?? { container: 'matroska', video: 'unknown', audio: 'unknown' };
     const liveDir = join(outputDir, stream, 'live');
     // A fresh session starts a fresh timeline: segments of the previous one must not be served or mixed in.
-    await rm(liveDir, { recursive: true, force: true });
+    await rm(liveDir, { recursive: true, force: true }).catch((err: Error) => {
+      throw createError('DR_ERR_OUTPUT_DIR', liveDir, err.message);
+    });
     let lastDiskWarn = 0;
     const store = new SegmentStore(stream, {
       diskDir: liveDir,
@@ -96,6 +98,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
       },
     });
     const { baseUrl, secret } = receiver.register(store);
+    // Registered before anything below can fail, so a failed setup (which ends the session) releases it too.
+    session.once('ended', () => {
+      receiver.unregister(secret);
+      void store.close();
+    });
     const archive = await ArchiveSink.open({
       dir: join(outputDir, stream, 'archive'),
       startedAtMs: session.info.startedAtMs,
@@ -164,8 +171,6 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     };
     live.set(stream, ctx);
     session.once('ended', () => {
-      receiver.unregister(secret);
-      void store.close();
       if (live.get(stream) === ctx) live.delete(stream);
       slog.info({ bytes: session.bytesReceived, archive: archive.path }, 'session ended, archive closed');
     });

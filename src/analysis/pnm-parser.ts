@@ -20,11 +20,12 @@ export class PnmParser {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     const images: PnmImage[] = [];
     for (;;) {
-      if (this.buffer.length < 16) break;
+      if (this.buffer.length === 0) break;
       const head = this.buffer.subarray(0, 40).toString('latin1');
       const m = headerPattern.exec(head);
       if (!m) {
         if (!head.startsWith('P')) throw new Error('analysis decoder output is not PNM');
+        // A header is at most ~30 bytes; past 40 without a match it never will.
         if (this.buffer.length >= 40) throw new Error('malformed PNM header');
         break;
       }

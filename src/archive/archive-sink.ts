@@ -39,14 +39,21 @@ export class ArchiveSink implements MediaSink {
   }
 
   /** Creates the directory and opens the file (exclusive: an existing file is never overwritten). */
+  /** @throws DashrelayError `DR_ERR_ARCHIVE_WRITE` when the directory or file cannot be created. */
   static async open(opts: ArchiveSinkOptions): Promise<ArchiveSink> {
     const sink = new ArchiveSink(opts);
-    await mkdir(opts.dir, { recursive: true });
-    const stream = createWriteStream(sink.path, { flags: 'wx', highWaterMark: opts.highWaterBytes });
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    });
+    const stream = await mkdir(opts.dir, { recursive: true })
+      .then(
+        () =>
+          new Promise<WriteStream>((resolve, reject) => {
+            const s = createWriteStream(sink.path, { flags: 'wx', highWaterMark: opts.highWaterBytes });
+            s.once('open', () => resolve(s));
+            s.once('error', reject);
+          }),
+      )
+      .catch((err: Error) => {
+        throw createError('DR_ERR_ARCHIVE_WRITE', sink.path, err.message);
+      });
     stream.on('error', (err) => sink.fail(err));
     sink.stream = stream;
     return sink;

@@ -50,13 +50,15 @@ export function parseServeArgs(
   });
   if (values.help) return { help: true };
   const config: Partial<ServerConfig> = {};
-  const host = values.host ?? env.HOST;
+  // An empty environment variable counts as unset.
+  const fromEnv = (name: string): string | undefined => env[name] || undefined;
+  const host = values.host ?? fromEnv('HOST');
   if (host !== undefined) config.host = host;
-  const port = values.port ?? env.PORT;
+  const port = values.port ?? fromEnv('PORT');
   if (port !== undefined) config.port = toInt('--port', port, 0, 65535);
-  const output = values.output ?? env.OUTPUT_DIR;
+  const output = values.output ?? fromEnv('OUTPUT_DIR');
   if (output !== undefined) config.outputDir = output;
-  const latency = values.latency ?? env.LATENCY;
+  const latency = values.latency ?? fromEnv('LATENCY');
   if (latency !== undefined) {
     if (!(latencyModes as readonly string[]).includes(latency)) {
       throw new UsageError(`--latency must be one of ${latencyModes.join(', ')} (got "${latency}")`);

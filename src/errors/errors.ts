@@ -49,7 +49,11 @@ export const errorCatalogue = {
   DR_ERR_PACKAGER_EXITED: {
     message: 'The DASH packager (ffmpeg) stopped: %s. The archive keeps recording.',
   },
-  DR_ERR_PACKAGER_SPAWN: { message: 'Could not start ffmpeg: %s' },
+  DR_ERR_SESSION_START: { message: 'Could not start the session: %s', closeCode: 4502 },
+  DR_ERR_OUTPUT_DIR: {
+    message: 'Cannot write to the output directory %s: %s',
+    closeCode: 4501,
+  },
   DR_ERR_ARCHIVE_WRITE: {
     message: 'Could not write the archive %s: %s',
     closeCode: 4500,

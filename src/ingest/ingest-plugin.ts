@@ -100,7 +100,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
       } catch (err) {
         opening = false;
         const e =
-          err instanceof DashrelayError ? err : createError('DR_ERR_PACKAGER_SPAWN', (err as Error).message);
+          err instanceof DashrelayError ? err : createError('DR_ERR_SESSION_START', (err as Error).message);
         if (!(err instanceof DashrelayError)) log.error({ err }, 'could not open session');
         fail(socket, e);
         return;

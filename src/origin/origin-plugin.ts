@@ -55,12 +55,8 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
     const { stream, file: name } = req.params;
     const parsed = parsePackagerFileName(name);
     const live = isValidStreamName(stream) ? opts.lookup.store(stream) : undefined;
-    if (!parsed || !live)
-      return notFound(
-        reply,
-        parsed ? 'DR_ERR_STREAM_NOT_FOUND' : 'DR_ERR_SEGMENT_NOT_FOUND',
-        live ? name : stream,
-      );
+    if (!live) return notFound(reply, 'DR_ERR_STREAM_NOT_FOUND', stream);
+    if (!parsed) return notFound(reply, 'DR_ERR_SEGMENT_NOT_FOUND', name);
     const { store, counters } = live;
 
     if (parsed.kind === 'manifest') {

@@ -12,13 +12,8 @@ export interface MediaDescription {
   readonly audio: AudioCodec;
 }
 
-/** Container types accepted at ingest. */
-export const acceptedContainerTypes = [
-  'video/webm',
-  'video/x-matroska',
-  'audio/webm',
-  'video/matroska',
-] as const;
+/** Video containers accepted at ingest (audio-only streams are not relayed: there is no picture to package). */
+export const acceptedContainerTypes = ['video/webm', 'video/x-matroska', 'video/matroska'] as const;
 
 /**
  * Parses a mimeType. Without a `codecs` parameter both tracks are `unknown` (ffmpeg then probes).
@@ -49,6 +44,5 @@ export function describeMimeType(mimeType: string): MediaDescription | undefined
     else if (c.startsWith('mp4a') || c === 'aac') audio = 'aac';
     else if (c.startsWith('pcm')) audio = 'pcm';
   }
-  if (type.startsWith('audio/')) video = 'unknown';
   return { container, video, audio };
 }

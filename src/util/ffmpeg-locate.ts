@@ -53,7 +53,8 @@ export function parseFfmpegVersion(
   const text = m[1];
   const num = /^n?(\d+)\.(\d+)/.exec(text);
   if (num) return { text, major: Number(num[1]), minor: Number(num[2]) };
-  if (/^N-|^git-/.test(text)) return { text, major: 99, minor: 0 };
+  // Git builds: `N-112233-g…` (ffmpeg.org), `2024-03-07-git-…` (gyan.dev), `git-…`.
+  if (/^N-|^git-|^\d{4}-\d{2}-\d{2}-git-/.test(text)) return { text, major: 99, minor: 0 };
   return undefined;
 }
 

@@ -23,7 +23,8 @@ async function sampleVideo(page: Page) {
     ctx?.drawImage(video, 0, 0, 64, 36);
     const pixels = ctx?.getImageData(0, 0, 64, 36).data ?? new Uint8ClampedArray();
     let hash = 0;
-    for (let i = 0; i < pixels.length; i += 4) hash = (hash * 31 + (pixels[i] ?? 0) + (pixels[i + 1] ?? 0)) | 0;
+    for (let i = 0; i < pixels.length; i += 4)
+      hash = (hash * 31 + (pixels[i] ?? 0) + (pixels[i + 1] ?? 0)) | 0;
     return {
       currentTime: video.currentTime,
       readyState: video.readyState,
@@ -48,13 +49,16 @@ describe('end to end in headless Chromium: capture page → server → viewer pa
     await t?.close();
   });
 
-  it('publishes the fake camera with MediaRecorder and plays it live with dash.js for 10 s', { timeout: 120_000 }, async () => {
+  it('publishes the fake camera with MediaRecorder and plays it live with dash.js for 10 s', {
+    timeout: 120_000,
+  }, async () => {
     const capture = await browser.newPage();
     const errors: string[] = [];
     capture.on('pageerror', (e) => errors.push(`capture: ${e.message}`));
     await capture.goto(`${t.url}/capture.html?stream=e2e&autostart=1&audio=1&width=640&height=360&fps=30`);
     await capture.waitForFunction(
-      () => (window as unknown as { dashrelayCapture?: { state: string } }).dashrelayCapture?.state === 'live',
+      () =>
+        (window as unknown as { dashrelayCapture?: { state: string } }).dashrelayCapture?.state === 'live',
       undefined,
       { timeout: 30_000 },
     );
@@ -92,7 +96,8 @@ describe('end to end in headless Chromium: capture page → server → viewer pa
     expect(hashes.size).toBeGreaterThan(5);
 
     const captureState = await capture.evaluate(
-      () => (window as unknown as { dashrelayCapture: { bytesSent: number; state: string } }).dashrelayCapture,
+      () =>
+        (window as unknown as { dashrelayCapture: { bytesSent: number; state: string } }).dashrelayCapture,
     );
     expect(captureState.state).toBe('live');
     expect(captureState.bytesSent).toBeGreaterThan(100_000);

@@ -124,3 +124,25 @@ describe('ingest refuses bad input with clear errors and leaves other streams al
     expect(t.server.registry.list().map((s) => s.info.stream)).not.toContain('x');
   });
 });
+
+describe('an unwritable output directory', () => {
+  it('refuses the publisher with a clear error instead of losing bytes, and frees the name', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const blocker = join(tmpdir(), `dashrelay-not-a-dir-${process.pid}`);
+    await writeFile(blocker, 'a file where the output directory should be');
+    const t = await startServer({ analyzers: [], outputDir: blocker });
+    try {
+      const pub = new TestPublisher(t.wsUrl, 'nodisk');
+      await pub.opened;
+      pub.ws.send(JSON.stringify({ type: 'hello', mimeType: fixtureMimeTypes.h264 }));
+      await pub.closed;
+      expect(pub.closeCode).toBe(4501);
+      expect(pub.messages.at(-1)).toMatchObject({ type: 'error', code: 'DR_ERR_OUTPUT_DIR' });
+      expect(pub.messages.at(-1)?.message).toMatch(/Cannot write to the output directory .*nodisk/);
+      expect(t.server.registry.get('nodisk')).toBeUndefined();
+    } finally {
+      await t.server.close();
+    }
+  });
+});

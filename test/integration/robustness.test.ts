@@ -167,6 +167,8 @@ describe('analyzer modules (--analyzer)', () => {
   it('rejects a module without a plugin with DR_ERR_ANALYZER_LOAD', async () => {
     const { loadAnalyzer } = await import('../../src/cli/serve.ts');
     await expect(loadAnalyzer('package.json')).rejects.toMatchObject({ code: 'DR_ERR_ANALYZER_LOAD' });
-    await expect(loadAnalyzer('examples/missing.mjs')).rejects.toMatchObject({ code: 'DR_ERR_ANALYZER_LOAD' });
+    await expect(loadAnalyzer('examples/missing.mjs')).rejects.toMatchObject({
+      code: 'DR_ERR_ANALYZER_LOAD',
+    });
   });
 });

@@ -17,7 +17,7 @@ describe('describeMimeType', () => {
     ['video/webm', { container: 'webm', video: 'unknown', audio: 'unknown' }],
     ['video/x-matroska', { container: 'matroska', video: 'unknown', audio: 'unknown' }],
     ['video/matroska', { container: 'matroska', video: 'unknown', audio: 'unknown' }],
-    ['audio/webm;codecs=opus', { container: 'webm', video: 'unknown', audio: 'opus' }],
+    ['audio/webm;codecs=opus', undefined],
   ])('%s → %o', (mimeType, expected) => {
     expect(describeMimeType(mimeType)).toEqual(expected);
   });

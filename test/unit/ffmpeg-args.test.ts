@@ -26,7 +26,7 @@ function args(overrides: Partial<PackagerArgsInput> = {}): string[] {
 }
 
 /** The value after `flag`, or undefined. */
-function valueOf(list: readonly string[], flag: string): string | undefined {
+function argAfter(list: readonly string[], flag: string): string | undefined {
   const i = list.indexOf(flag);
   return i === -1 ? undefined : list[i + 1];
 }
@@ -64,7 +64,7 @@ describe('buildPackagerArgs', () => {
 
   it('stream-copies H.264 with a keyframe every segment', () => {
     const a = args({ media: h264Opus, keyframeIntervalMs: 1000 });
-    expect(valueOf(a, '-c:v')).toBe('copy');
+    expect(argAfter(a, '-c:v')).toBe('copy');
     expect(a).not.toContain('libx264');
     expect(a).not.toContain('-force_key_frames');
   });
@@ -75,21 +75,21 @@ describe('buildPackagerArgs', () => {
     { what: 'H.264 with sparse keyframes', media: h264Opus, keyframeIntervalMs: 5000 },
   ])('re-encodes $what with x264, zerolatency and forced keyframes', ({ media, keyframeIntervalMs }) => {
     const a = args({ media, keyframeIntervalMs });
-    expect(valueOf(a, '-c:v')).toBe('libx264');
-    expect(valueOf(a, '-tune')).toBe('zerolatency');
-    expect(valueOf(a, '-force_key_frames')).toBe('expr:gte(t,n_forced*1)');
+    expect(argAfter(a, '-c:v')).toBe('libx264');
+    expect(argAfter(a, '-tune')).toBe('zerolatency');
+    expect(argAfter(a, '-force_key_frames')).toBe('expr:gte(t,n_forced*1)');
     expect(a).not.toContain('copy');
   });
 
   it('forces keyframes at the normal profile segment duration', () => {
     const a = args({ media: vp8Opus, profile: latencyProfiles.normal });
-    expect(valueOf(a, '-force_key_frames')).toBe('expr:gte(t,n_forced*2)');
+    expect(argAfter(a, '-force_key_frames')).toBe('expr:gte(t,n_forced*2)');
   });
 
   it('maps and encodes audio to AAC when the publisher sends audio', () => {
     const a = args({ media: h264Opus });
     expect(hasSequence(a, ['-map', '0:a:0?'])).toBe(true);
-    expect(valueOf(a, '-c:a')).toBe('aac');
+    expect(argAfter(a, '-c:a')).toBe('aac');
   });
 
   it('maps audio when the audio codec is unknown (optional map)', () => {
@@ -110,13 +110,13 @@ describe('buildPackagerArgs', () => {
     expect(hasSequence(a, ['-streaming', '1'])).toBe(true);
     expect(hasSequence(a, ['-frag_type', 'every_frame'])).toBe(true);
     expect(hasSequence(a, ['-write_prft', '1'])).toBe(true);
-    expect(valueOf(a, '-target_latency')).toBe('1');
-    expect(valueOf(a, '-seg_duration')).toBe('1');
+    expect(argAfter(a, '-target_latency')).toBe('1');
+    expect(argAfter(a, '-seg_duration')).toBe('1');
   });
 
   it('normal profile: 2 s whole segments, none of the low-latency options', () => {
     const a = args({ profile: latencyProfiles.normal });
-    expect(valueOf(a, '-seg_duration')).toBe('2');
+    expect(argAfter(a, '-seg_duration')).toBe('2');
     for (const flag of ['-ldash', '-streaming', '-frag_type', '-write_prft', '-target_latency']) {
       expect(a).not.toContain(flag);
     }
@@ -124,16 +124,16 @@ describe('buildPackagerArgs', () => {
 
   it('writes the window sizes, segment names and UTCTiming', () => {
     const a = args();
-    expect(valueOf(a, '-window_size')).toBe(String(latencyProfiles.low.windowSegments));
-    expect(valueOf(a, '-extra_window_size')).toBe(String(latencyProfiles.low.extraWindowSegments));
-    expect(valueOf(a, '-init_seg_name')).toBe('init-$RepresentationID$.m4s');
-    expect(valueOf(a, '-media_seg_name')).toBe('seg-$RepresentationID$-$Number%05d$.m4s');
-    expect(valueOf(a, '-utc_timing_url')).toBe(utcTimingUrl);
+    expect(argAfter(a, '-window_size')).toBe(String(latencyProfiles.low.windowSegments));
+    expect(argAfter(a, '-extra_window_size')).toBe(String(latencyProfiles.low.extraWindowSegments));
+    expect(argAfter(a, '-init_seg_name')).toBe('init-$RepresentationID$.m4s');
+    expect(argAfter(a, '-media_seg_name')).toBe('seg-$RepresentationID$-$Number%05d$.m4s');
+    expect(argAfter(a, '-utc_timing_url')).toBe(utcTimingUrl);
   });
 
   it('PUTs to putBaseUrl + manifest.mpd, as the last argument', () => {
     const a = args();
-    expect(valueOf(a, '-method')).toBe('PUT');
+    expect(argAfter(a, '-method')).toBe('PUT');
     expect(a.at(-1)).toBe(`${putBaseUrl}manifest.mpd`);
     expect(a.indexOf('-method')).toBeGreaterThan(a.indexOf('-f', a.indexOf('pipe:0')));
   });

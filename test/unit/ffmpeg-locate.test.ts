@@ -59,6 +59,16 @@ describe('parseFfmpegVersion', () => {
   ])('%j → undefined', (line) => {
     expect(parseFfmpegVersion(line)).toBeUndefined();
   });
+
+  // Source bug: gyan.dev's Windows git builds print a date instead of N-…, e.g.
+  // "ffmpeg version 2024-03-07-git-97beb63a66-full_build-www.gyan.dev", which is neither `x.y` nor
+  // `N-`/`git-`, so a current ffmpeg is rejected as "does not look like ffmpeg".
+  it('accepts a date-stamped git build (gyan.dev)', () => {
+    const v = parseFfmpegVersion(
+      'ffmpeg version 2024-03-07-git-97beb63a66-full_build-www.gyan.dev Copyright (c) 2000-2024 the FFmpeg developers',
+    );
+    expect(v?.major ?? 0).toBeGreaterThanOrEqual(5);
+  });
 });
 
 describe('pickFfmpeg', () => {

@@ -262,8 +262,9 @@ describe('SegmentStore (with diskDir)', () => {
     }).not.toThrow();
     await expect(store.close()).resolves.toBeUndefined();
     expect(onDiskError).toHaveBeenCalled();
-    expect(onDiskError.mock.calls[0]?.[0]).toBeInstanceOf(Error);
-    expect((onDiskError.mock.calls[0]?.[0] as NodeJS.ErrnoException).code).toMatch(/ENOTDIR|EEXIST/);
+    const err = onDiskError.mock.calls[0]?.[0] as NodeJS.ErrnoException | undefined;
+    expect(err).toBeInstanceOf(Error);
+    expect(err?.code).toMatch(/ENOTDIR|EEXIST/);
     // memory delivery is unaffected
     expect(store.manifest?.toString()).toBe('<MPD/>');
   });
