@@ -50,7 +50,8 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
     }
     let session: IngestSession | undefined;
     let opening = false;
-    let sawFirstBytes = false;
+    /** Bytes before the EBML header could be checked; `undefined` once it was. */
+    let head: Buffer | undefined = Buffer.alloc(0);
     let statusTimer: NodeJS.Timeout | undefined;
     const helloTimer = setTimeout(
       () => fail(socket, createError('DR_ERR_INGEST_NO_HELLO')),
@@ -76,9 +77,15 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
       }
       if (!session) return fail(socket, createError('DR_ERR_INGEST_NO_HELLO'));
       const chunk = toBuffer(data);
-      if (!sawFirstBytes) {
-        sawFirstBytes = true;
-        if (!startsWithEbmlHeader(chunk)) return fail(socket, createError('DR_ERR_INGEST_NOT_MEDIA'));
+      if (head !== undefined) {
+        // Chrome's first MediaRecorder blob can be a single byte: judge the header on 4 bytes, however split.
+        head = Buffer.concat([head, chunk]);
+        if (head.length < 4) return;
+        if (!startsWithEbmlHeader(head)) return fail(socket, createError('DR_ERR_INGEST_NOT_MEDIA'));
+        const first = head;
+        head = undefined;
+        session.push(first);
+        return;
       }
       session.push(chunk);
     });

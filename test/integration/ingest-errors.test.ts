@@ -146,3 +146,33 @@ describe('an unwritable output directory', () => {
     }
   });
 });
+
+describe('a WebM header split across messages', () => {
+  it('is accepted when the first message is a single byte, as Chrome sends it', async () => {
+    const t = await startServer({ analyzers: [] });
+    try {
+      const data = await fixture('h264');
+      const pub = new TestPublisher(t.wsUrl, 'split');
+      await pub.hello(fixtureMimeTypes.h264);
+      pub.ws.send(data.subarray(0, 1));
+      pub.ws.send(data.subarray(1, 3));
+      await pub.sendPaced(data.subarray(3), 16 * 1024, 10);
+      await eventually(
+        () => pub.messages.find((m) => m.type === 'status' && m.bytesReceived === data.length),
+        5000,
+        'all bytes received',
+      );
+      await pub.end();
+      await eventually(
+        () => t.server.registry.get('split') === undefined || undefined,
+        20_000,
+        'session end',
+      );
+      const dir = join(t.outputDir, 'split', 'archive');
+      const [name] = await readdir(dir);
+      expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+    } finally {
+      await t.close();
+    }
+  });
+});
