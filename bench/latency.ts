@@ -1,0 +1,143 @@
+/**
+ * `npm run bench:latency`: glass-to-glass latency of dashrelay against the naive design, measured with
+ * real Chromium on both ends and the time burnt into the picture (bench/lib/clock-source.js).
+ * Prints a table and writes bench/results/latency-<time>.json.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { locateFfmpeg } from '../src/util/ffmpeg-locate.ts';
+import {
+  launchBenchBrowser,
+  startClockPublisher,
+  startProbedViewer,
+  type ViewerMeasurement,
+} from './lib/browser-run.ts';
+import { startNaiveServer } from './lib/naive-server.ts';
+import { CpuMeter } from './lib/proc-cpu.ts';
+import { startServerProcess } from './lib/server-process.ts';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '300' },
+    'baseline-duration': { type: 'string', default: '60' },
+    warmup: { type: 'string', default: '10' },
+    scenarios: { type: 'string', default: 'low,low-audio,baseline' },
+    width: { type: 'string', default: '1280' },
+    height: { type: 'string', default: '720' },
+    fps: { type: 'string', default: '30' },
+    viewer: { type: 'string', default: '' },
+  },
+});
+const durationS = Number(values.duration);
+const warmupMs = Number(values.warmup) * 1000;
+const size = { width: Number(values.width), height: Number(values.height), fps: Number(values.fps) };
+
+interface ScenarioResult extends ViewerMeasurement {
+  scenario: string;
+  durationS: number;
+  serverCpuPct: number | null;
+  ffmpegCpuPct: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const captureQuery = (audio: boolean, extra = '') =>
+  `stream=bench&autostart=1&audio=${audio ? 1 : 0}&width=${size.width}&height=${size.height}&fps=${size.fps}${extra}`;
+
+async function runDashrelay(name: string, audio: boolean, seconds: number): Promise<ScenarioResult> {
+  const server = await startServerProcess();
+  const browser = await launchBenchBrowser();
+  try {
+    await startClockPublisher(browser, `${server.url}/capture.html?${captureQuery(audio)}`);
+    const viewer = await startProbedViewer(
+      browser,
+      `${server.url}/viewer.html?stream=bench&sourceWidth=${size.width}${values.viewer}`,
+    );
+    await viewer.firstFrame();
+    const serverCpu = new CpuMeter();
+    const ffmpegCpu = new CpuMeter();
+    serverCpu.begin([server.pid]);
+    ffmpegCpu.begin(server.ffmpegPids());
+    await sleep(seconds * 1000);
+    const m = await viewer.collect(warmupMs);
+    return {
+      scenario: name,
+      durationS: seconds,
+      ...m,
+      serverCpuPct: serverCpu.end([server.pid]),
+      ffmpegCpuPct: ffmpegCpu.end(server.ffmpegPids()),
+    };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+async function runBaseline(seconds: number): Promise<ScenarioResult> {
+  const ffmpeg = await locateFfmpeg();
+  const naive = await startNaiveServer(ffmpeg.path, 'output/.bench-naive');
+  const browser = await launchBenchBrowser();
+  try {
+    await startClockPublisher(browser, `${naive.url}/capture.html?${captureQuery(false, '&timeslice=1000')}`);
+    const viewer = await startProbedViewer(
+      browser,
+      `${naive.url}/naive-viewer.html?sourceWidth=${size.width}`,
+    );
+    await viewer.firstFrame(120_000);
+    const ffmpegCpu = new CpuMeter();
+    const pid = naive.ffmpegPid();
+    ffmpegCpu.begin(pid ? [pid] : []);
+    await sleep(seconds * 1000);
+    const m = await viewer.collect(warmupMs);
+    return {
+      scenario: 'baseline (naive)',
+      durationS: seconds,
+      ...m,
+      serverCpuPct: null,
+      ffmpegCpuPct: ffmpegCpu.end(pid ? [pid] : []),
+    };
+  } finally {
+    await browser.close();
+    await naive.close();
+  }
+}
+
+const results: ScenarioResult[] = [];
+for (const s of values.scenarios.split(',')) {
+  console.error(`bench:latency: running ${s}…`);
+  if (s === 'low') results.push(await runDashrelay('dashrelay low, video', false, durationS));
+  else if (s === 'low-audio') results.push(await runDashrelay('dashrelay low, video+audio', true, durationS));
+  else if (s === 'baseline') results.push(await runBaseline(Number(values['baseline-duration'])));
+  else throw new Error(`unknown scenario ${s}`);
+}
+
+const fmt = (n: number | null, digits = 0) => (n === null || Number.isNaN(n) ? '–' : n.toFixed(digits));
+const rows = results.map((r) => ({
+  scenario: r.scenario,
+  'run s': r.durationS,
+  'median ms': fmt(r.latency.medianMs),
+  'p95 ms': fmt(r.latency.p95Ms),
+  'max ms': fmt(r.latency.maxMs),
+  'drift ms': fmt(r.latency.driftMs),
+  stalls: `${r.stalls} (${fmt(r.stallMs)} ms)`,
+  'startup ms': fmt(r.startupMs),
+  dropped: `${r.droppedFrames}/${r.totalFrames}`,
+  'server CPU %': fmt(r.serverCpuPct, 1),
+  'ffmpeg CPU %': fmt(r.ffmpegCpuPct, 1),
+}));
+console.table(rows);
+const base = results.find((r) => r.scenario.startsWith('baseline'));
+const best = results.find((r) => r.scenario === 'dashrelay low, video');
+if (base && best) {
+  console.log(
+    `baseline median / dashrelay median = ${(base.latency.medianMs / best.latency.medianMs).toFixed(1)}×`,
+  );
+}
+await mkdir('bench/results', { recursive: true });
+const file = `bench/results/latency-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+await writeFile(
+  file,
+  `${JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, memBytes: totalmem() }, size, warmupMs, results }, null, 2)}\n`,
+);
+console.log(`wrote ${file}`);
+process.exit(0);

@@ -1,0 +1,76 @@
+// Benchmark only: injected into the viewer page before it loads. Reads the time burnt into each frame
+// the <video> element presents (see clock-source.js) and records glass-to-glass latency on the same
+// clock: display time (performance.timeOrigin + the frame's expectedDisplayTime) minus the burnt-in time.
+(() => {
+  const BITS = 48;
+  const BLOCK = 24;
+  const TOP = 8;
+  const LEFT = 8;
+  const probe = {
+    samples: [], // [wallClockMs, latencyMs]
+    badReads: 0,
+    firstFrameAtMs: undefined,
+    pageStartMs: Date.now(),
+    stalls: [], // [startMs, durationMs]
+    attachedAtMs: undefined,
+  };
+  window.__benchProbe = probe;
+
+  function decode(ctx, video) {
+    const w = video.videoWidth;
+    const h = video.videoHeight;
+    if (!w || !h) return undefined;
+    // Block positions are in source pixels of a 1280-wide picture; scale for other sizes.
+    const scale = w / Number(new URLSearchParams(location.search).get('sourceWidth') || 1280);
+    const stripW = Math.ceil((LEFT + BITS * BLOCK) * scale);
+    const stripH = Math.ceil((TOP + 2 * BLOCK) * scale);
+    ctx.canvas.width = stripW;
+    ctx.canvas.height = stripH;
+    ctx.drawImage(video, 0, 0, stripW, stripH, 0, 0, stripW, stripH);
+    const data = ctx.getImageData(0, 0, stripW, stripH).data;
+    let value = 0;
+    for (let i = 0; i < BITS; i++) {
+      const x = Math.floor((LEFT + i * BLOCK + BLOCK / 2) * scale);
+      const y0 = Math.floor((TOP + BLOCK / 2) * scale);
+      const y1 = Math.floor((TOP + BLOCK + BLOCK / 2) * scale);
+      const a = data[(y0 * stripW + x) * 4 + 1] > 128 ? 1 : 0;
+      const b = data[(y1 * stripW + x) * 4 + 1] > 128 ? 1 : 0;
+      if (a === b) return undefined; // the complement row disagrees: a smeared or partial frame
+      value = value * 2 + a;
+    }
+    return value;
+  }
+
+  function attach(video) {
+    probe.attachedAtMs = Date.now();
+    const canvas = document.createElement('canvas');
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    let stallStart;
+    video.addEventListener('waiting', () => {
+      if (probe.firstFrameAtMs !== undefined && stallStart === undefined) stallStart = Date.now();
+    });
+    video.addEventListener('playing', () => {
+      if (stallStart !== undefined) probe.stalls.push([stallStart, Date.now() - stallStart]);
+      stallStart = undefined;
+    });
+    const onFrame = (_now, meta) => {
+      const displayMs = performance.timeOrigin + meta.expectedDisplayTime;
+      const burnt = decode(ctx, video);
+      if (burnt === undefined || Math.abs(displayMs - burnt) > 600_000) probe.badReads++;
+      else {
+        probe.firstFrameAtMs ??= Date.now();
+        probe.samples.push([Math.round(displayMs), Math.round(displayMs - burnt)]);
+      }
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }
+
+  const wait = setInterval(() => {
+    const video = document.querySelector('video');
+    if (video) {
+      clearInterval(wait);
+      attach(video);
+    }
+  }, 10);
+})();

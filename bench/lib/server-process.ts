@@ -1,0 +1,50 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { childPids } from './proc-cpu.ts';
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** `dashrelay serve` as its own process (as a user runs it), so its CPU and memory can be measured. */
+export async function startServerProcess(extraArgs: readonly string[] = []) {
+  const port = await freePort();
+  const output = await mkdtemp(join(tmpdir(), 'dashrelay-bench-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [resolve('dist/cli/main.js'), 'serve', '--port', String(port), '--output', output, ...extraArgs],
+    {
+      env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/api/streams`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error('the dashrelay server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    pid: child.pid ?? 0,
+    ffmpegPids: () => childPids(child.pid ?? 0, 'ffmpeg'),
+    async close() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+      await rm(output, { recursive: true, force: true });
+    },
+  };
+}
