@@ -26,7 +26,10 @@ const { values } = parseArgs({
     width: { type: 'string', default: '1280' },
     height: { type: 'string', default: '720' },
     fps: { type: 'string', default: '30' },
+    /** Extra query for the viewer page, e.g. `&liveDelay=0.3` (experiments). */
     viewer: { type: 'string', default: '' },
+    /** Extra query for the capture page, e.g. `&timeslice=20` (experiments). */
+    capture: { type: 'string', default: '' },
   },
 });
 const durationS = Number(values.duration);
@@ -42,7 +45,7 @@ interface ScenarioResult extends ViewerMeasurement {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const captureQuery = (audio: boolean, extra = '') =>
-  `stream=bench&autostart=1&audio=${audio ? 1 : 0}&width=${size.width}&height=${size.height}&fps=${size.fps}${extra}`;
+  `stream=bench&autostart=1&audio=${audio ? 1 : 0}&width=${size.width}&height=${size.height}&fps=${size.fps}${extra}${values.capture}`;
 
 async function runDashrelay(name: string, audio: boolean, seconds: number): Promise<ScenarioResult> {
   const server = await startServerProcess();
@@ -124,6 +127,7 @@ const rows = results.map((r) => ({
   dropped: `${r.droppedFrames}/${r.totalFrames}`,
   'server CPU %': fmt(r.serverCpuPct, 1),
   'ffmpeg CPU %': fmt(r.ffmpegCpuPct, 1),
+  'player latency/buffer s': r.player ? `${r.player.liveLatencyS.toFixed(2)}/${r.player.bufferS.toFixed(2)}` : '–',
 }));
 console.table(rows);
 const base = results.find((r) => r.scenario.startsWith('baseline'));

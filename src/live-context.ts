@@ -1,7 +1,9 @@
 import type { AnalysisSink } from './analysis/analysis-sink.ts';
 import type { StreamInfo } from './api/stream-info.ts';
 import type { ArchiveSink } from './archive/archive-sink.ts';
+import type { LatencyMode, LatencyProfile } from './config/config.ts';
 import type { Session } from './core/session.ts';
+import type { MediaClock } from './ingest/media-clock.ts';
 import type { DeliveryCounters } from './origin/deliver-file.ts';
 import type { SegmentStore } from './origin/segment-store.ts';
 import { describeMimeType } from './packager/codecs.ts';
@@ -15,6 +17,9 @@ export interface LiveContext {
   readonly packager: PackagerSink;
   readonly archive: ArchiveSink;
   readonly analysis: AnalysisSink | undefined;
+  /** Wall-clock estimate of media time 0 (the MPD's availabilityStartTime). */
+  readonly clock: MediaClock;
+  readonly latency: { readonly mode: LatencyMode; readonly profile: LatencyProfile };
 }
 
 export function toStreamInfo(ctx: LiveContext): StreamInfo {
@@ -38,6 +43,11 @@ export function toStreamInfo(ctx: LiveContext): StreamInfo {
       cutOff: ctx.counters.viewersCutOff,
     },
     analysis: { frames: ctx.analysis?.frames ?? 0, plugins: ctx.analysis?.host.stats ?? [] },
+    latency: {
+      mode: ctx.latency.mode,
+      segmentDurationMs: ctx.latency.profile.segmentDurationMs,
+      playerLiveDelayMs: ctx.latency.profile.playerLiveDelayMs,
+    },
     viewerUrl: `/viewer.html?stream=${info.stream}`,
     manifestUrl: `/live/${info.stream}/manifest.mpd`,
   };

@@ -16,6 +16,7 @@ import { StreamRegistry } from './core/registry.ts';
 import type { Session } from './core/session.ts';
 import { createError } from './errors/errors.ts';
 import { closeAllPublishers, ingestPlugin } from './ingest/ingest-plugin.ts';
+import { MediaClock } from './ingest/media-clock.ts';
 import type { HelloMessage } from './ingest/messages.ts';
 import { type LiveContext, toStreamInfo } from './live-context.ts';
 import { createDeliveryCounters } from './origin/deliver-file.ts';
@@ -161,7 +162,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     session.attach(archive);
     session.attach(packager);
     if (analysis) session.attach(analysis);
+    const clock = new MediaClock();
+    session.attach(clock);
     const ctx: LiveContext = {
+      clock,
+      latency: { mode: config.latency, profile },
       session,
       store,
       counters: createDeliveryCounters(),
@@ -204,7 +209,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     lookup: {
       store: (stream) => {
         const ctx = live.get(stream);
-        return ctx ? { store: ctx.store, counters: ctx.counters } : undefined;
+        return ctx
+          ? {
+              store: ctx.store,
+              counters: ctx.counters,
+              mediaStartMs: ctx.clock.mediaStartMs ?? ctx.session.firstByteAtMs,
+            }
+          : undefined;
       },
     },
     holdSegmentMs: Math.round(profile.segmentDurationMs * 1.5),

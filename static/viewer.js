@@ -17,8 +17,16 @@ const MAX_EVENTS = 50;
 const ENDED_PAUSE_MS = 3000; // long enough to read "stream ended" before the page goes back to waiting
 const params = new URLSearchParams(location.search);
 const name = params.get('stream') ?? '';
-const liveDelayParam = Number.parseFloat(params.get('liveDelay') ?? '');
-const LIVE_DELAY = Number.isFinite(liveDelayParam) && liveDelayParam > 0 ? liveDelayParam : 1.0;
+/** A positive number from the URL, or undefined. */
+function numberParam(key) {
+  const v = Number.parseFloat(params.get(key) ?? '');
+  return Number.isFinite(v) && v > 0 ? v : undefined;
+}
+/**
+ * Player live delay, s: `?liveDelay=` wins, else the server's latency mode (StreamInfo.latency), which
+ * knows its segment size and delivery; 1 s if neither says.
+ */
+let liveDelay = numberParam('liveDelay') ?? 1.0;
 
 /** Read by automated tests. `events` is newest first. */
 const hook = { state: 'waiting', player: null, events: [], info: null, latency: null };
@@ -54,17 +62,30 @@ function showWaiting() {
 }
 
 /** Low-latency dash.js 5 settings (names as in node_modules/dashjs/index.d.ts). */
-function createPlayer() {
+function createPlayer(info) {
   const p = dashjs.MediaPlayer().create();
+  liveDelay = numberParam('liveDelay') ?? (info?.latency?.playerLiveDelayMs ?? 1000) / 1000;
+  const maxRate = numberParam('maxRate') ?? 0.3;
   p.updateSettings({
     streaming: {
-      delay: { liveDelay: LIVE_DELAY },
+      delay: { liveDelay },
+      buffer: {
+        // dash.js reports an empty buffer below this; with a sub-second target the default 0.3 s is the
+        // whole buffer, so it would count normal low-latency operation as stalling.
+        lowLatencyStallThreshold: Math.min(0.3, liveDelay / 3),
+      },
       liveCatchup: {
         enabled: true,
         // Further than this from the target, dash.js seeks instead of slowly changing speed.
-        maxDrift: Math.max(1.5, LIVE_DELAY / 2),
-        // v5 semantics: offsets from 1.0, i.e. play between 0.7× and 1.3× to reach the target latency.
-        playbackRate: { min: -0.3, max: 0.3 },
+        maxDrift: Math.max(1.5, liveDelay / 2),
+        // v5 semantics: offsets from 1.0, i.e. by default play between 0.7× and 1.3× to reach the target.
+        playbackRate: { min: -maxRate, max: maxRate },
+        // LoL+ mode (dash.js "liveCatchupModeLoLP") also watches the buffer: it slows down before the
+        // buffer runs dry instead of chasing the target into a stall. `?catchup=default` for the plain one.
+        ...(params.get('catchup') !== 'default' && {
+          mode: 'liveCatchupModeLoLP',
+          playbackBufferMin: liveDelay / 2,
+        }),
       },
       utcSynchronization: {
         // The built-in default is a public time server, unreachable on an isolated network.
@@ -95,7 +116,7 @@ async function attach(info) {
   }
   destroyPlayer();
   playingSession = info.sessionId;
-  player = createPlayer();
+  player = createPlayer(info);
   hook.player = player;
   player.initialize(video, manifestUrl, true);
   ui.unmute.disabled = !info.codecs?.audio || info.codecs.audio === 'none';
@@ -215,7 +236,7 @@ function updatePlaybackStats() {
   ui.buffer.textContent = Number.isFinite(buffer) ? `${buffer.toFixed(2)} s` : '–';
   ui.rate.textContent = ready ? `${video.playbackRate.toFixed(2)}×` : '–';
   // "Well above" = more than a second behind the target, which catch-up alone fixes only slowly.
-  ui.jump.disabled = !(hook.latency !== null && hook.latency > (target || LIVE_DELAY) + 1);
+  ui.jump.disabled = !(hook.latency !== null && hook.latency > (target || liveDelay) + 1);
   if (hook.info) ui.since.textContent = formatSince(hook.info.since);
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../test/_browser.ts';
-import { type LatencySummary, summarize } from './stats.ts';
+import { type LatencySummary, quantile, summarize } from './stats.ts';
 
 const clockSource = readFileSync(resolve('bench/lib/clock-source.js'), 'utf8');
 const clockProbe = readFileSync(resolve('bench/lib/clock-probe.js'), 'utf8');
@@ -13,6 +13,7 @@ export interface ProbeResult {
   firstFrameAtMs?: number;
   pageStartMs: number;
   stalls: [number, number][];
+  player: [number, number, number, number][];
 }
 
 export interface ViewerMeasurement {
@@ -24,6 +25,15 @@ export interface ViewerMeasurement {
   droppedFrames: number;
   totalFrames: number;
   badReads: number;
+  /** The player's own view, medians over the run: live latency (s), video buffer (s), playback rate. */
+  player: { liveLatencyS: number; bufferS: number; playbackRate: number } | null;
+}
+
+function med(values: number[]): number {
+  return quantile(
+    values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b),
+    0.5,
+  );
 }
 
 /** One Chromium for the benchmark; timers are not throttled in pages that are not in front. */
@@ -83,6 +93,13 @@ export async function startProbedViewer(browser: Browser, viewerUrl: string) {
         droppedFrames: quality.dropped,
         totalFrames: quality.total,
         badReads: probe.badReads,
+        player: probe.player.length
+          ? {
+              liveLatencyS: med(probe.player.map((p) => p[1])),
+              bufferS: med(probe.player.map((p) => p[2])),
+              playbackRate: med(probe.player.map((p) => p[3])),
+            }
+          : null,
       };
     },
   };

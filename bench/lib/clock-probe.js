@@ -13,6 +13,8 @@
     pageStartMs: Date.now(),
     stalls: [], // [startMs, durationMs]
     attachedAtMs: undefined,
+    // What the player itself believes, every 500 ms: [wallClockMs, liveLatencyS, videoBufferS, playbackRate].
+    player: [],
   };
   window.__benchProbe = probe;
 
@@ -65,6 +67,17 @@
     };
     video.requestVideoFrameCallback(onFrame);
   }
+
+  setInterval(() => {
+    const p = window.dashrelayViewer?.player;
+    const v = document.querySelector('video');
+    if (!p || !v || probe.firstFrameAtMs === undefined) return;
+    try {
+      probe.player.push([Date.now(), p.getCurrentLiveLatency(), p.getBufferLength('video'), v.playbackRate]);
+    } catch {
+      // the player is being replaced
+    }
+  }, 500);
 
   const wait = setInterval(() => {
     const video = document.querySelector('video');

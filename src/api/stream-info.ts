@@ -23,6 +23,15 @@ export interface StreamInfo {
     readonly frames: number;
     readonly plugins: readonly { plugin: string; delivered: number; dropped: number; errors: number }[];
   };
+  /**
+   * The server's latency mode (`--latency`): segment duration and the live delay players should
+   * target (dash.js `streaming.delay.liveDelay`), ms.
+   */
+  readonly latency: {
+    readonly mode: string;
+    readonly segmentDurationMs: number;
+    readonly playerLiveDelayMs: number;
+  };
   readonly viewerUrl: string;
   readonly manifestUrl: string;
 }

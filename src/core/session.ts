@@ -25,6 +25,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly meter = new BitrateMeter();
   private endPromise: Promise<void> | undefined;
   bytesReceived = 0;
+  /** When the first media byte arrived, ms since the epoch. */
+  firstByteAtMs: number | undefined;
   /** Free-form state the sinks publish for the API (`packager: running`). */
   readonly state: Record<string, string> = {};
 
@@ -51,6 +53,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Tees one chunk to every sink. */
   push(chunk: Buffer): void {
     if (this.ended) return;
+    this.firstByteAtMs ??= Date.now();
     this.bytesReceived += chunk.length;
     this.meter.add(chunk.length, Date.now());
     const wasPaused = this.paused;

@@ -6,7 +6,18 @@ import { type LiveFile, parsePackagerFileName, type SegmentStore } from './segme
 
 /** What the origin needs from the rest of the server: the live streams' stores. */
 export interface LiveStoreLookup {
-  store(stream: string): { store: SegmentStore; counters: DeliveryCounters } | undefined;
+  store(stream: string):
+    | {
+        store: SegmentStore;
+        counters: DeliveryCounters;
+        /**
+         * When media time 0 reached the server, ms since the epoch. Replaces the MPD's
+         * availabilityStartTime, which ffmpeg sets to when its muxer saw the first packet: later by the
+         * probe and start-up time, which would otherwise become latency for the whole session.
+         */
+        mediaStartMs?: number | undefined;
+      }
+    | undefined;
 }
 
 export interface OriginPluginOptions {
@@ -67,7 +78,7 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
         .headers(corsHeaders)
         .header('Cache-Control', 'no-cache')
         .type('application/dash+xml')
-        .send(rewriteManifest(body.toString('utf8'), opts.packagerUtcTimingUrl, timeUrl));
+        .send(rewriteManifest(body.toString('utf8'), opts.packagerUtcTimingUrl, timeUrl, live.mediaStartMs));
       return reply;
     }
 
@@ -124,11 +135,24 @@ function waitForManifest(store: SegmentStore, timeoutMs: number): Promise<Buffer
   });
 }
 
-/** Points the MPD's UTCTiming at this server's `/time`, as the viewer reaches it, in ISO 8601 form. */
-export function rewriteManifest(mpd: string, packagerTimingUrl: string, publicTimingUrl: string): string {
-  return mpd
+/**
+ * Points the MPD's UTCTiming at this server's `/time`, as the viewer reaches it, in ISO 8601 form, and
+ * when given sets MPD@availabilityStartTime (ISO/IEC 23009-1 §5.3.1.2) to `mediaStartMs`.
+ */
+export function rewriteManifest(
+  mpd: string,
+  packagerTimingUrl: string,
+  publicTimingUrl: string,
+  mediaStartMs?: number,
+): string {
+  const out = mpd
     .replaceAll('urn:mpeg:dash:utc:http-xsdate:2014', 'urn:mpeg:dash:utc:http-iso:2014')
     .replaceAll(packagerTimingUrl, publicTimingUrl);
+  if (mediaStartMs === undefined) return out;
+  return out.replace(
+    /(<MPD\b[^>]*\savailabilityStartTime=")[^"]*(")/,
+    `$1${new Date(mediaStartMs).toISOString()}$2`,
+  );
 }
 
 function notFound(

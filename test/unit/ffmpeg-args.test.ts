@@ -110,7 +110,7 @@ describe('buildPackagerArgs', () => {
     expect(hasSequence(a, ['-streaming', '1'])).toBe(true);
     expect(hasSequence(a, ['-frag_type', 'every_frame'])).toBe(true);
     expect(hasSequence(a, ['-write_prft', '1'])).toBe(true);
-    expect(argAfter(a, '-target_latency')).toBe('1');
+    expect(argAfter(a, '-target_latency')).toBe('0.15');
     expect(argAfter(a, '-seg_duration')).toBe('1');
   });
 

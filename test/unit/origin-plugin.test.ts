@@ -50,3 +50,21 @@ describe('rewriteManifest', () => {
     expect(rewriteManifest(plain, packagerUrl, publicUrl)).toBe(plain);
   });
 });
+
+describe('rewriteManifest availabilityStartTime', () => {
+  const mpd =
+    '<MPD type="dynamic" availabilityStartTime="2026-11-23T23:01:09.729Z" publishTime="x"><Period/></MPD>';
+  it('sets MPD@availabilityStartTime from the media clock', () => {
+    const out = rewriteManifest(
+      mpd,
+      'http://127.0.0.1:1/time',
+      'http://h/time',
+      Date.parse('2026-11-23T23:01:09.100Z'),
+    );
+    expect(out).toContain('availabilityStartTime="2026-11-23T23:01:09.100Z"');
+    expect(out).toContain('publishTime="x"');
+  });
+  it("keeps ffmpeg's value when the clock has no estimate", () => {
+    expect(rewriteManifest(mpd, 'http://127.0.0.1:1/time', 'http://h/time')).toBe(mpd);
+  });
+});

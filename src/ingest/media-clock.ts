@@ -1,0 +1,65 @@
+import { Decoder, tools } from 'ts-ebml';
+import type { MediaSink } from '../contracts/sink.ts';
+
+/**
+ * Estimates when media time 0 of a publisher's WebM/Matroska stream was live at the server, from block
+ * timestamps (RFC 9559: Cluster Timestamp + SimpleBlock relative timestamp, scaled by TimestampScale)
+ * and the wall clock at which each block arrived: the smallest `arrival − media time` seen. The first
+ * blocks arrive late (encoder start-up, probing), later ones right after capture, so the minimum over
+ * the first seconds is the tightest estimate. The origin uses it as MPD@availabilityStartTime, so a
+ * player's idea of the live edge matches when the pictures really arrived.
+ *
+ * It watches the stream only for its first `watchMediaMs` of media, then stops parsing. It never pushes
+ * back, and a parse error only ends the estimate, never the session.
+ */
+export class MediaClock implements MediaSink {
+  readonly name = 'media-clock';
+  private readonly decoder = new Decoder();
+  private clusterMs = 0;
+  /** ms per Matroska timestamp tick (TimestampScale ns / 1e6; default 1 000 000 ns). */
+  private tickMs = 1;
+  private estimate: number | undefined;
+  private stopped = false;
+
+  /** @param watchMediaMs media duration over which the estimate is refined, ms. Default 10 000. */
+  constructor(
+    private readonly watchMediaMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Wall-clock time of media time 0, ms since the epoch, once a block was seen. */
+  get mediaStartMs(): number | undefined {
+    return this.estimate;
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.stopped) return true;
+    const arrivedMs = this.now();
+    try {
+      const ab = chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.length) as ArrayBuffer;
+      for (const el of this.decoder.decode(ab)) {
+        if (el.type === 'u' && (el.name === 'TimestampScale' || el.name === 'TimecodeScale')) {
+          this.tickMs = Number(el.value) / 1e6;
+        } else if (el.type === 'u' && (el.name === 'Timestamp' || el.name === 'Timecode')) {
+          this.clusterMs = Number(el.value) * this.tickMs;
+        } else if (el.name === 'SimpleBlock' && el.type === 'b') {
+          const mediaMs = this.clusterMs + tools.ebmlBlock(el.data).timecode * this.tickMs;
+          const start = arrivedMs - mediaMs;
+          if (this.estimate === undefined || start < this.estimate) this.estimate = start;
+          if (mediaMs > this.watchMediaMs) this.stopped = true;
+        }
+      }
+    } catch {
+      this.stopped = true; // not parseable: the packager's own clock is used instead
+    }
+    return true;
+  }
+
+  onDrain(): void {
+    // never asks the publisher to wait
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+  }
+}
