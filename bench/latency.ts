@@ -127,7 +127,9 @@ const rows = results.map((r) => ({
   dropped: `${r.droppedFrames}/${r.totalFrames}`,
   'server CPU %': fmt(r.serverCpuPct, 1),
   'ffmpeg CPU %': fmt(r.ffmpegCpuPct, 1),
-  'player latency/buffer s': r.player ? `${r.player.liveLatencyS.toFixed(2)}/${r.player.bufferS.toFixed(2)}` : '–',
+  'player latency/video/audio buffer s': r.player
+    ? `${r.player.liveLatencyS.toFixed(2)}/${r.player.bufferS.toFixed(2)}/${fmt(r.player.audioBufferS, 2)}`
+    : '–',
 }));
 console.table(rows);
 const base = results.find((r) => r.scenario.startsWith('baseline'));

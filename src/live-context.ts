@@ -47,6 +47,7 @@ export function toStreamInfo(ctx: LiveContext): StreamInfo {
       mode: ctx.latency.mode,
       segmentDurationMs: ctx.latency.profile.segmentDurationMs,
       playerLiveDelayMs: ctx.latency.profile.playerLiveDelayMs,
+      playerLiveDelayWithAudioMs: ctx.latency.profile.playerLiveDelayWithAudioMs,
     },
     viewerUrl: `/viewer.html?stream=${info.stream}`,
     manifestUrl: `/live/${info.stream}/manifest.mpd`,

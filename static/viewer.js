@@ -64,7 +64,9 @@ function showWaiting() {
 /** Low-latency dash.js 5 settings (names as in node_modules/dashjs/index.d.ts). */
 function createPlayer(info) {
   const p = dashjs.MediaPlayer().create();
-  liveDelay = numberParam('liveDelay') ?? (info?.latency?.playerLiveDelayMs ?? 1000) / 1000;
+  const hasAudio = info?.codecs?.audio && info.codecs.audio !== 'none';
+  const delayMs = hasAudio ? info?.latency?.playerLiveDelayWithAudioMs : info?.latency?.playerLiveDelayMs;
+  liveDelay = numberParam('liveDelay') ?? (delayMs ?? 1000) / 1000;
   const maxRate = numberParam('maxRate') ?? 0.3;
   p.updateSettings({
     streaming: {
@@ -76,8 +78,9 @@ function createPlayer(info) {
       },
       liveCatchup: {
         enabled: true,
-        // Further than this from the target, dash.js seeks instead of slowly changing speed.
-        maxDrift: Math.max(1.5, liveDelay / 2),
+        // Further than this from the target, dash.js seeks instead of slowly changing speed: after a
+        // stall, a sub-second target is restored at once rather than left to a slow catch-up.
+        maxDrift: Math.max(0.5, liveDelay / 2),
         // v5 semantics: offsets from 1.0, i.e. by default play between 0.7× and 1.3× to reach the target.
         playbackRate: { min: -maxRate, max: maxRate },
         // LoL+ mode (dash.js "liveCatchupModeLoLP") also watches the buffer: it slows down before the

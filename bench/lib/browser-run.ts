@@ -13,7 +13,7 @@ export interface ProbeResult {
   firstFrameAtMs?: number;
   pageStartMs: number;
   stalls: [number, number][];
-  player: [number, number, number, number][];
+  player: [number, number, number, number, number][];
 }
 
 export interface ViewerMeasurement {
@@ -26,7 +26,7 @@ export interface ViewerMeasurement {
   totalFrames: number;
   badReads: number;
   /** The player's own view, medians over the run: live latency (s), video buffer (s), playback rate. */
-  player: { liveLatencyS: number; bufferS: number; playbackRate: number } | null;
+  player: { liveLatencyS: number; bufferS: number; audioBufferS: number; playbackRate: number } | null;
 }
 
 function med(values: number[]): number {
@@ -98,6 +98,7 @@ export async function startProbedViewer(browser: Browser, viewerUrl: string) {
               liveLatencyS: med(probe.player.map((p) => p[1])),
               bufferS: med(probe.player.map((p) => p[2])),
               playbackRate: med(probe.player.map((p) => p[3])),
+              audioBufferS: med(probe.player.map((p) => p[4])),
             }
           : null,
       };

@@ -13,10 +13,21 @@
     pageStartMs: Date.now(),
     stalls: [], // [startMs, durationMs]
     attachedAtMs: undefined,
-    // What the player itself believes, every 500 ms: [wallClockMs, liveLatencyS, videoBufferS, playbackRate].
+    // What the player itself believes, every 500 ms: [wallClockMs, liveLatencyS, videoBufferS, playbackRate, audioBufferS].
     player: [],
   };
   window.__benchProbe = probe;
+  // Keep the SourceBuffers, so a stall can be explained by what each track had buffered.
+  const sourceBuffers = [];
+  const addSourceBuffer = MediaSource.prototype.addSourceBuffer;
+  MediaSource.prototype.addSourceBuffer = function (type) {
+    const sb = addSourceBuffer.call(this, type);
+    sourceBuffers.push([type.split(';')[0], sb]);
+    return sb;
+  };
+  const ranges = (r) =>
+    Array.from({ length: r.length }, (_, i) => [+r.start(i).toFixed(3), +r.end(i).toFixed(3)]);
+  probe.stallDetails = [];
 
   function decode(ctx, video) {
     const w = video.videoWidth;
@@ -49,7 +60,20 @@
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
     let stallStart;
     video.addEventListener('waiting', () => {
-      if (probe.firstFrameAtMs !== undefined && stallStart === undefined) stallStart = Date.now();
+      if (probe.firstFrameAtMs !== undefined && stallStart === undefined) {
+        stallStart = Date.now();
+        if (probe.stallDetails.length < 20) {
+          const detail = { t: +video.currentTime.toFixed(3) };
+          for (const [type, sb] of sourceBuffers) {
+            try {
+              detail[type] = ranges(sb.buffered).slice(-3);
+            } catch {
+              // removed
+            }
+          }
+          probe.stallDetails.push(detail);
+        }
+      }
     });
     video.addEventListener('playing', () => {
       if (stallStart !== undefined) probe.stalls.push([stallStart, Date.now() - stallStart]);
@@ -73,7 +97,13 @@
     const v = document.querySelector('video');
     if (!p || !v || probe.firstFrameAtMs === undefined) return;
     try {
-      probe.player.push([Date.now(), p.getCurrentLiveLatency(), p.getBufferLength('video'), v.playbackRate]);
+      probe.player.push([
+        Date.now(),
+        p.getCurrentLiveLatency(),
+        p.getBufferLength('video'),
+        v.playbackRate,
+        p.getBufferLength('audio'),
+      ]);
     } catch {
       // the player is being replaced
     }

@@ -31,6 +31,8 @@ export interface StreamInfo {
     readonly mode: string;
     readonly segmentDurationMs: number;
     readonly playerLiveDelayMs: number;
+    /** For streams with sound (Chromium needs more audio buffered to play without stalls). */
+    readonly playerLiveDelayWithAudioMs: number;
   };
   readonly viewerUrl: string;
   readonly manifestUrl: string;
