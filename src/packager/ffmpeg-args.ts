@@ -81,9 +81,6 @@ export function buildPackagerArgs(input: PackagerArgsInput): string[] {
     );
   }
   if (media.audio !== 'none') args.push('-c:a', 'aac', '-b:a', '128k', '-ar', '48000');
-  if (process.env.DR_EXPERIMENT_INTERLEAVE)
-    args.push('-max_interleave_delta', process.env.DR_EXPERIMENT_INTERLEAVE);
-  if (process.env.DR_EXPERIMENT_AF) args.push('-af', process.env.DR_EXPERIMENT_AF);
   args.push(
     '-f',
     'dash',
