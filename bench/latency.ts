@@ -22,6 +22,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '300' },
     'baseline-duration': { type: 'string', default: '60' },
     warmup: { type: 'string', default: '10' },
+    /** Any of low, low-audio, normal, baseline. */
     scenarios: { type: 'string', default: 'low,low-audio,baseline' },
     width: { type: 'string', default: '1280' },
     height: { type: 'string', default: '720' },
@@ -47,8 +48,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const captureQuery = (audio: boolean, extra = '') =>
   `stream=bench&autostart=1&audio=${audio ? 1 : 0}&width=${size.width}&height=${size.height}&fps=${size.fps}${extra}${values.capture}`;
 
-async function runDashrelay(name: string, audio: boolean, seconds: number): Promise<ScenarioResult> {
-  const server = await startServerProcess();
+async function runDashrelay(
+  name: string,
+  audio: boolean,
+  seconds: number,
+  serverArgs: readonly string[] = [],
+): Promise<ScenarioResult> {
+  const server = await startServerProcess(serverArgs);
   const browser = await launchBenchBrowser();
   try {
     await startClockPublisher(browser, `${server.url}/capture.html?${captureQuery(audio)}`);
@@ -110,6 +116,10 @@ for (const s of values.scenarios.split(',')) {
   console.error(`bench:latency: running ${s}…`);
   if (s === 'low') results.push(await runDashrelay('dashrelay low, video', false, durationS));
   else if (s === 'low-audio') results.push(await runDashrelay('dashrelay low, video+audio', true, durationS));
+  else if (s === 'normal')
+    results.push(
+      await runDashrelay('dashrelay --latency normal, video', false, durationS, ['--latency', 'normal']),
+    );
   else if (s === 'baseline') results.push(await runBaseline(Number(values['baseline-duration'])));
   else throw new Error(`unknown scenario ${s}`);
 }

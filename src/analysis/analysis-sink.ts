@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { MediaSink } from '../contracts/sink.ts';
+import { matroskaStdinInput } from '../util/ffmpeg-common-args.ts';
 import { PluginHost } from './plugin-host.ts';
 import { PnmParser } from './pnm-parser.ts';
 import type { AnalysisEvent, AnalysisLogger, AnalysisPlugin, FrameFormat } from './types.ts';
@@ -7,18 +8,7 @@ import type { AnalysisEvent, AnalysisLogger, AnalysisPlugin, FrameFormat } from 
 /** ffmpeg arguments for the analysis decoder: container bytes on stdin → PNM frames on stdout. */
 export function buildDecoderArgs(fps: number, widthPx: number, format: FrameFormat): string[] {
   return [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-nostats',
-    '-probesize',
-    '32768',
-    '-analyzeduration',
-    '0',
-    '-f',
-    'matroska',
-    '-i',
-    'pipe:0',
+    ...matroskaStdinInput('error'),
     '-map',
     '0:v:0',
     '-an',

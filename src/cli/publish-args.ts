@@ -1,3 +1,5 @@
+import { x264LiveArgs } from '../util/ffmpeg-common-args.ts';
+
 /** ffmpeg arguments and hello for `dashrelay publish` (pure, unit-tested). */
 export type PublishVideoCodec = 'h264' | 'vp8' | 'copy';
 
@@ -65,18 +67,7 @@ export function buildPublishArgs(o: PublishOptions): string[] {
   } else {
     if (filters.length > 0) args.push('-vf', filters.join(','));
     if (o.videoCodec === 'h264') {
-      args.push(
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-tune',
-        'zerolatency',
-        '-bf',
-        '0',
-        '-pix_fmt',
-        'yuv420p',
-      );
+      args.push(...x264LiveArgs(seconds));
     } else {
       args.push(
         '-c:v',
@@ -87,9 +78,10 @@ export function buildPublishArgs(o: PublishOptions): string[] {
         '8',
         '-b:v',
         String(o.videoBitrateBps),
+        '-force_key_frames',
+        `expr:gte(t,n_forced*${seconds})`,
       );
     }
-    args.push('-force_key_frames', `expr:gte(t,n_forced*${seconds})`);
   }
   if (hasAudio(o)) args.push('-c:a', 'libopus', '-b:a', '96k', '-ar', '48000');
   if (o.durationS) args.push('-t', String(o.durationS));

@@ -1,4 +1,5 @@
 import type { LatencyProfile } from '../config/config.ts';
+import { matroskaStdinInput, x264LiveArgs } from '../util/ffmpeg-common-args.ts';
 import type { MediaDescription } from './codecs.ts';
 
 /** Names of the files the packager produces; the origin serves exactly these. */
@@ -41,44 +42,12 @@ export function buildPackagerArgs(input: PackagerArgsInput): string[] {
   const { media, profile } = input;
   const segSeconds = profile.segmentDurationMs / 1000;
   const copy = canCopyVideo(media, input.keyframeIntervalMs, profile.segmentDurationMs);
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'warning',
-    '-nostats',
-    // Small probe: the Matroska header already carries codec parameters, and anything read while
-    // probing is a backlog that stays as hidden latency for the whole session.
-    '-probesize',
-    '32768',
-    '-analyzeduration',
-    '0',
-    '-f',
-    'matroska',
-    '-i',
-    'pipe:0',
-    '-map',
-    '0:v:0',
-  ];
+  const args = [...matroskaStdinInput('warning'), '-map', '0:v:0'];
   if (media.audio !== 'none') args.push('-map', '0:a:0?');
   if (copy) {
     args.push('-c:v', 'copy');
   } else {
-    args.push(
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-tune',
-      'zerolatency',
-      '-bf',
-      '0',
-      '-pix_fmt',
-      'yuv420p',
-      '-sc_threshold',
-      '0',
-      '-force_key_frames',
-      `expr:gte(t,n_forced*${segSeconds})`,
-    );
+    args.push(...x264LiveArgs(segSeconds));
   }
   if (media.audio !== 'none') args.push('-c:a', 'aac', '-b:a', '128k', '-ar', '48000');
   args.push(
