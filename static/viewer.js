@@ -239,7 +239,9 @@ function updatePlaybackStats() {
   ui.buffer.textContent = Number.isFinite(buffer) ? `${buffer.toFixed(2)} s` : '–';
   ui.rate.textContent = ready ? `${video.playbackRate.toFixed(2)}×` : '–';
   // "Well above" = more than a second behind the target, which catch-up alone fixes only slowly.
-  ui.jump.disabled = !(hook.latency !== null && hook.latency > (target || liveDelay) + Math.max(0.5, liveDelay));
+  ui.jump.disabled = !(
+    hook.latency !== null && hook.latency > (target || liveDelay) + Math.max(0.5, liveDelay)
+  );
   if (hook.info) ui.since.textContent = formatSince(hook.info.since);
 }
 
