@@ -14,7 +14,10 @@ import {
 
 const params = new URLSearchParams(location.search);
 const TIMESLICE_MS = clampInt(params.get('timeslice'), 50, 10, 10_000);
-const KEYFRAME_MS = 1000;
+// Chrome puts the keyframe on the first frame at or after the interval (frame 31 at 30 fps for 1000 ms).
+// GOPs of 1.03 s would make the stream-copied DASH segments 1.03 s long, drifting 23 ms a second from
+// the 1 s SegmentTemplate; asking for 900 ms keeps every segment boundary within one GOP of its time.
+const KEYFRAME_MS = 900;
 // Above this much unsent data the uplink is clearly slower than the encoder; we warn but keep every byte.
 const BACKPRESSURE_WARN = 8 * 1024 * 1024;
 const BACKPRESSURE_CLEAR = 2 * 1024 * 1024;
@@ -241,7 +244,8 @@ async function start() {
     if (sess.ended || ws.readyState !== WebSocket.OPEN) return;
     const v = stream.getVideoTracks()[0]?.getSettings() ?? {};
     const fps = v.frameRate ? Math.round(v.frameRate) : undefined;
-    const hello = { type: 'hello', mimeType: hook.mimeType, keyframeIntervalMs: KEYFRAME_MS };
+    // The promise to the server is an upper bound: the interval plus the frame it may spill into.
+    const hello = { type: 'hello', mimeType: hook.mimeType, keyframeIntervalMs: 1000 };
     ws.send(JSON.stringify({ ...hello, width: v.width, height: v.height, fps, client: 'capture.html' }));
   };
   ws.onmessage = (ev) => onServerMessage(sess, ev);
