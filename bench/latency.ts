@@ -88,6 +88,12 @@ async function runBaseline(seconds: number): Promise<ScenarioResult> {
   const browser = await launchBenchBrowser();
   try {
     await startClockPublisher(browser, `${naive.url}/capture.html?${captureQuery(false, '&timeslice=1000')}`);
+    // dash.js gives up on a manifest that is missing or empty, as a person would reload: open the
+    // viewer once the first segment is listed.
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(500)) {
+      const mpd = await fetch(`${naive.url}/dash/manifest.mpd`).then((r) => (r.ok ? r.text() : ''));
+      if (mpd.includes('<S ')) break;
+    }
     const viewer = await startProbedViewer(
       browser,
       `${naive.url}/naive-viewer.html?sourceWidth=${size.width}`,
@@ -112,16 +118,28 @@ async function runBaseline(seconds: number): Promise<ScenarioResult> {
 }
 
 const results: ScenarioResult[] = [];
+const failures: { scenario: string; error: string }[] = [];
+const scenarios: Record<string, () => Promise<ScenarioResult>> = {
+  low: () => runDashrelay('dashrelay low, video', false, durationS),
+  'low-audio': () => runDashrelay('dashrelay low, video+audio', true, durationS),
+  normal: () => runDashrelay('dashrelay --latency normal, video', false, durationS, ['--latency', 'normal']),
+  baseline: () => runBaseline(Number(values['baseline-duration'])),
+};
 for (const s of values.scenarios.split(',')) {
+  const run = scenarios[s];
+  if (!run) throw new Error(`unknown scenario ${s}; use ${Object.keys(scenarios).join(', ')}`);
   console.error(`bench:latency: running ${s}…`);
-  if (s === 'low') results.push(await runDashrelay('dashrelay low, video', false, durationS));
-  else if (s === 'low-audio') results.push(await runDashrelay('dashrelay low, video+audio', true, durationS));
-  else if (s === 'normal')
-    results.push(
-      await runDashrelay('dashrelay --latency normal, video', false, durationS, ['--latency', 'normal']),
+  try {
+    const r = await run();
+    results.push(r);
+    // Each scenario is printed as it ends, so a failure later does not lose minutes of measurement.
+    console.error(
+      JSON.stringify({ scenario: r.scenario, latency: r.latency, stalls: r.stalls, stallMs: r.stallMs }),
     );
-  else if (s === 'baseline') results.push(await runBaseline(Number(values['baseline-duration'])));
-  else throw new Error(`unknown scenario ${s}`);
+  } catch (err) {
+    failures.push({ scenario: s, error: (err as Error).message });
+    console.error(`bench:latency: ${s} failed: ${(err as Error).message}`);
+  }
 }
 
 const fmt = (n: number | null, digits = 0) => (n === null || Number.isNaN(n) ? '–' : n.toFixed(digits));
@@ -142,6 +160,7 @@ const rows = results.map((r) => ({
     : '–',
 }));
 console.table(rows);
+for (const f of failures) console.log(`FAILED ${f.scenario}: ${f.error}`);
 const base = results.find((r) => r.scenario.startsWith('baseline'));
 const best = results.find((r) => r.scenario === 'dashrelay low, video');
 if (base && best) {
@@ -153,7 +172,7 @@ await mkdir('bench/results', { recursive: true });
 const file = `bench/results/latency-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
 await writeFile(
   file,
-  `${JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, memBytes: totalmem() }, size, warmupMs, results }, null, 2)}\n`,
+  `${JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, memBytes: totalmem() }, size, warmupMs, results, failures }, null, 2)}\n`,
 );
 console.log(`wrote ${file}`);
 process.exit(0);

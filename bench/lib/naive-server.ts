@@ -49,13 +49,13 @@ export async function startNaiveServer(ffmpegPath: string, workDir: string) {
   const wss = new WebSocketServer({ server });
   wss.on('connection', (ws) => {
     ws.once('message', () => {
-      ffmpeg = spawn(
-        ffmpegPath,
-        ['-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', '-f', 'dash', join(dashDir, 'manifest.mpd')],
-        {
-          stdio: ['pipe', 'ignore', 'inherit'],
-        },
-      );
+      // The dash muxer's defaults (5 s segments, SegmentTimeline, whole segments written to files). The
+      // video is copied: re-encoding with the defaults turns MediaRecorder's 1 ms time base into a
+      // 1000 fps x264 encode that never keeps up, which would make the baseline unfairly slow.
+      const args = ['-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', '-c:v', 'copy', '-f', 'dash'];
+      ffmpeg = spawn(ffmpegPath, [...args, join(dashDir, 'manifest.mpd')], {
+        stdio: ['pipe', 'ignore', 'inherit'],
+      });
       ffmpeg.stdin?.on('error', () => {});
       ws.send(
         JSON.stringify({

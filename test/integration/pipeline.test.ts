@@ -66,8 +66,10 @@ describe('live pipeline with real ffmpeg and WebSockets', () => {
       const data = await fixture(c.kind);
       const pub = new TestPublisher(t.wsUrl, stream);
       const ready = await pub.hello(fixtureMimeTypes[c.kind]);
+      const firstByteMs = Date.now();
       expect(ready).toMatchObject({ stream, manifestUrl: `/live/${stream}/manifest.mpd` });
-      const sending = pub.sendPaced(data);
+      // About real time (4 s of media in 100 pieces, 40 ms apart), as a live publisher sends it.
+      const sending = pub.sendPaced(data, Math.ceil(data.length / 100), 40);
 
       // The manifest request is held until the packager has written one.
       const mpdRes = await fetch(`${t.url}/live/${stream}/manifest.mpd`);
@@ -76,6 +78,10 @@ describe('live pipeline with real ffmpeg and WebSockets', () => {
       expect(mpdRes.headers.get('cache-control')).toBe('no-cache');
       const mpd = await mpdRes.text();
       expect(mpd).toMatch(/type="dynamic"/);
+      // availabilityStartTime is when media time 0 reached the server (the media clock), not when
+      // ffmpeg's muxer started after probing.
+      const ast = Date.parse(/availabilityStartTime="([^"]+)"/.exec(mpd)?.[1] ?? '');
+      expect(Math.abs(ast - firstByteMs)).toBeLessThan(500);
       expect(mpd).toMatch(/<SegmentTemplate[^>]+media="seg-\$RepresentationID\$-\$Number%05d\$\.m4s"/);
       expect(mpd).toContain(`value="${t.url.replace('127.0.0.1', '127.0.0.1')}/time"`);
       const adaptationSets = mpd.match(/<AdaptationSet[^>]*contentType="(\w+)"/g) ?? [];
