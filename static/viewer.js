@@ -78,9 +78,9 @@ function createPlayer(info) {
       },
       liveCatchup: {
         enabled: true,
-        // Further than this from the target, dash.js seeks instead of slowly changing speed: after a
-        // stall, a sub-second target is restored at once rather than left to a slow catch-up.
-        maxDrift: Math.max(0.5, liveDelay / 2),
+        // Further than this from the target, dash.js seeks instead of slowly changing speed. Not less
+        // than a second: seeking to a live edge that has no data yet would start a stall-seek loop.
+        maxDrift: Math.max(1, liveDelay / 2),
         // v5 semantics: offsets from 1.0, i.e. by default play between 0.7× and 1.3× to reach the target.
         playbackRate: { min: -maxRate, max: maxRate },
         // LoL+ mode (dash.js "liveCatchupModeLoLP") also watches the buffer: it slows down before the

@@ -4,9 +4,10 @@ import type { MediaSink } from '../contracts/sink.ts';
 /**
  * Estimates when media time 0 of a publisher's WebM/Matroska stream was live at the server, from block
  * timestamps (RFC 9559: Cluster Timestamp + SimpleBlock relative timestamp, scaled by TimestampScale)
- * and the wall clock at which each block arrived: the smallest `arrival − media time` seen. The first
- * blocks arrive late (encoder start-up, probing), later ones right after capture, so the minimum over
- * the first seconds is the tightest estimate. The origin uses it as MPD@availabilityStartTime, so a
+ * and the wall clock at which each block arrived: a low percentile (2 %) of `arrival − media time`.
+ * The first blocks arrive late (encoder start-up), later ones right after capture, so a low value over
+ * the first seconds is the tightest estimate; not the minimum, because a single block stamped ahead of
+ * its time would put the live edge where no data can be yet, and a player chasing it stalls forever. The origin uses it as MPD@availabilityStartTime, so a
  * player's idea of the live edge matches when the pictures really arrived.
  *
  * It watches the stream only for its first `watchMediaMs` of media, then stops parsing. It never pushes
@@ -18,6 +19,7 @@ export class MediaClock implements MediaSink {
   private clusterMs = 0;
   /** ms per Matroska timestamp tick (TimestampScale ns / 1e6; default 1 000 000 ns). */
   private tickMs = 1;
+  private readonly offsets: number[] = [];
   private estimate: number | undefined;
   private stopped = false;
 
@@ -44,14 +46,18 @@ export class MediaClock implements MediaSink {
           this.clusterMs = Number(el.value) * this.tickMs;
         } else if (el.name === 'SimpleBlock' && el.type === 'b') {
           const mediaMs = this.clusterMs + tools.ebmlBlock(el.data).timecode * this.tickMs;
-          const start = arrivedMs - mediaMs;
-          if (this.estimate === undefined || start < this.estimate) this.estimate = start;
+          this.offsets.push(arrivedMs - mediaMs);
           if (mediaMs > this.watchMediaMs) this.stopped = true;
         }
       }
     } catch {
       this.stopped = true; // not parseable: the packager's own clock is used instead
     }
+    if (this.offsets.length > 0) {
+      const sorted = [...this.offsets].sort((a, b) => a - b);
+      this.estimate = sorted[Math.floor((sorted.length - 1) * 0.02)];
+    }
+    if (this.stopped) this.offsets.length = 0;
     return true;
   }
 
