@@ -70,8 +70,11 @@ const fixtureDir = join(tmpdir(), 'dashrelay-fixtures');
  * A generated WebM/Matroska file like a MediaRecorder's: 320×240 at 30 fps, keyframe every second,
  * moving test pattern (so motion analysis has something to see), optional Opus tone. Cached per run.
  */
-export async function fixture(kind: FixtureKind, seconds = 4): Promise<Buffer> {
-  const file = join(fixtureDir, `${kind}-${seconds}s.${kind.startsWith('vp8') ? 'webm' : 'mkv'}`);
+export async function fixture(kind: FixtureKind, seconds = 4, startS = 0): Promise<Buffer> {
+  const file = join(
+    fixtureDir,
+    `${kind}-${seconds}s-from${startS}.${kind.startsWith('vp8') ? 'webm' : 'mkv'}`,
+  );
   if (!existsSync(file)) {
     await mkdir(fixtureDir, { recursive: true });
     const audio = kind.endsWith('opus');
@@ -106,6 +109,8 @@ export async function fixture(kind: FixtureKind, seconds = 4): Promise<Buffer> {
       args.push('-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-b:v', '500k');
       args.push('-f', 'webm');
     }
+    // A start time above 0 is what a MediaRecorder restarted on a running track produces.
+    if (startS > 0) args.push('-output_ts_offset', String(startS));
     args.push('-live', '1', '-cluster_time_limit', '100', `${file}.tmp`);
     await run((await ffmpeg()).path, args);
     await run('mv', [`${file}.tmp`, file]);
