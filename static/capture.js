@@ -14,10 +14,10 @@ import {
 
 const params = new URLSearchParams(location.search);
 const TIMESLICE_MS = clampInt(params.get('timeslice'), 50, 10, 10_000);
-// Chrome puts the keyframe on the first frame at or after the interval (frame 31 at 30 fps for 1000 ms).
-// GOPs of 1.03 s would make the stream-copied DASH segments 1.03 s long, drifting 23 ms a second from
-// the 1 s SegmentTemplate; asking for 900 ms keeps every segment boundary within one GOP of its time.
-const KEYFRAME_MS = 900;
+// Chrome puts each keyframe on the first frame at least this long after the previous one. 1000 ms gives
+// frame 31 at 30 fps (1.033 s GOPs, so stream-copied DASH segments drift 33 ms a segment from the 1 s
+// SegmentTemplate); 990 ms gives frame 30, a keyframe exactly every second at 15/24/25/30/60 fps.
+const KEYFRAME_MS = 990;
 // Above this much unsent data the uplink is clearly slower than the encoder; we warn but keep every byte.
 const BACKPRESSURE_WARN = 8 * 1024 * 1024;
 const BACKPRESSURE_CLEAR = 2 * 1024 * 1024;
