@@ -133,6 +133,8 @@ describe('dashrelay CLI', () => {
         '--duration',
         '4',
       ]);
+      // live() is set once the session's sinks are wired, a moment after the registry claims the name.
+      await eventually(() => t.server.live('cli'), 10_000, 'live session');
       const info = await eventually(() => t.server.registry.get('cli'), 10_000, 'publisher session');
       expect(info.info.mimeType).toBe('video/x-matroska;codecs=avc1,opus');
       const mpd = await (await fetch(`${t.url}/live/cli/manifest.mpd`)).text();
