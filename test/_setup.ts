@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import type { AnalysisPlugin } from '../src/analysis/types.ts';
 import { type CreateServerOptions, createServer, type DashrelayServer } from '../src/server.ts';
+import { x264LiveArgs } from '../src/util/ffmpeg-common-args.ts';
 import { type FfmpegBinary, locateFfmpeg } from '../src/util/ffmpeg-locate.ts';
 
 const run = promisify(execFile);
@@ -92,18 +93,8 @@ export async function fixture(kind: FixtureKind, seconds = 4, startS = 0): Promi
     args.push('-t', String(seconds), '-map', '0:v');
     if (audio) args.push('-map', '1:a', '-c:a', 'libopus', '-b:a', '64k');
     if (kind.startsWith('h264')) {
-      args.push(
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-tune',
-        'zerolatency',
-        '-g',
-        '30',
-        '-pix_fmt',
-        'yuv420p',
-      );
+      // The publisher's settings: keyframes on the 1 s grid, no B-frames (as `dashrelay publish`).
+      args.push(...x264LiveArgs(1));
       args.push('-f', 'matroska');
     } else {
       args.push('-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-b:v', '500k');
