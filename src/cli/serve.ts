@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AnalysisPlugin } from '../analysis/types.ts';
 import { defaultServerConfig, latencyModes, type ServerConfig } from '../config/config.ts';
-import { createError, DashrelayError } from '../errors/errors.ts';
+import { createError } from '../errors/errors.ts';
 import { createServer } from '../server.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -159,5 +159,3 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   });
   return 0;
 }
-
-export { DashrelayError };
