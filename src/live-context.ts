@@ -6,6 +6,7 @@ import type { Session } from './core/session.ts';
 import type { MediaClock } from './ingest/media-clock.ts';
 import type { DeliveryCounters } from './origin/deliver-file.ts';
 import type { SegmentStore } from './origin/segment-store.ts';
+import type { SegmentTiming } from './origin/segment-timing.ts';
 import { describeMimeType } from './packager/codecs.ts';
 import type { PackagerSink } from './packager/packager-sink.ts';
 
@@ -19,6 +20,8 @@ export interface LiveContext {
   readonly analysis: AnalysisSink | undefined;
   /** Wall-clock estimate of media time 0 (the MPD's availabilityStartTime). */
   readonly clock: MediaClock;
+  /** Measured segment durations (the MPD's SegmentTemplate@duration). */
+  readonly timing: SegmentTiming;
   readonly latency: { readonly mode: LatencyMode; readonly profile: LatencyProfile };
 }
 

@@ -14,6 +14,7 @@ import type { LiveContext } from './live-context.ts';
 import { createDeliveryCounters } from './origin/deliver-file.ts';
 import type { PackagerReceiver } from './origin/packager-receiver.ts';
 import { SegmentStore } from './origin/segment-store.ts';
+import { SegmentTiming } from './origin/segment-timing.ts';
 import { describeMimeType } from './packager/codecs.ts';
 import { buildPackagerArgs } from './packager/ffmpeg-args.ts';
 import { PackagerSink } from './packager/packager-sink.ts';
@@ -61,6 +62,7 @@ export function createSessionSetup(deps: SessionWiringDeps): SessionSetup {
         slog.warn({ err }, 'could not write the DASH copy on disk (live delivery continues from memory)');
       },
     });
+    const timing = new SegmentTiming(store);
     const { baseUrl, secret } = receiver.register(store);
     // Registered before anything below can fail, so a failed setup (which ends the session) releases it too.
     session.once('ended', () => {
@@ -131,6 +133,7 @@ export function createSessionSetup(deps: SessionWiringDeps): SessionSetup {
     session.attach(clock);
     const ctx: LiveContext = {
       clock,
+      timing,
       latency: { mode: config.latency, profile },
       session,
       store,

@@ -56,11 +56,13 @@ export async function startServer(
   };
 }
 
-export type FixtureKind = 'h264' | 'h264-opus' | 'vp8' | 'vp8-opus';
+/** `h264-gop1100`: keyframes every 1.1 s instead of 1 s, like a browser whose keyframe timer runs late. */
+export type FixtureKind = 'h264' | 'h264-opus' | 'h264-gop1100' | 'vp8' | 'vp8-opus';
 
 export const fixtureMimeTypes: Record<FixtureKind, string> = {
   h264: 'video/x-matroska;codecs=avc1',
   'h264-opus': 'video/x-matroska;codecs=avc1,opus',
+  'h264-gop1100': 'video/x-matroska;codecs=avc1',
   vp8: 'video/webm;codecs=vp8',
   'vp8-opus': 'video/webm;codecs=vp8,opus',
 };
@@ -94,7 +96,7 @@ export async function fixture(kind: FixtureKind, seconds = 4, startS = 0): Promi
     if (audio) args.push('-map', '1:a', '-c:a', 'libopus', '-b:a', '64k');
     if (kind.startsWith('h264')) {
       // The publisher's settings: keyframes on the 1 s grid, no B-frames (as `dashrelay publish`).
-      args.push(...x264LiveArgs(1));
+      args.push(...x264LiveArgs(kind === 'h264-gop1100' ? 1.1 : 1));
       args.push('-f', 'matroska');
     } else {
       args.push('-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-b:v', '500k');

@@ -65,6 +65,12 @@ export interface LatencyProfile {
    * the origin does: measured with bench:latency, 150 ms stalled 8 times in 30 s, 300 ms never.
    */
   readonly playerLiveDelayWithAudioMs: number;
+  /**
+   * How often players re-read the MPD, s (MPD@minimumUpdatePeriod, dashenc `update_period`). The origin
+   * rewrites SegmentTemplate@duration to the measured segment length (origin/segment-timing.ts), so a
+   * player that re-syncs to the live edge must not keep a value from long ago; ffmpeg's own is 500 s.
+   */
+  readonly manifestUpdatePeriodS: number;
 }
 
 export const latencyProfiles: Readonly<Record<LatencyMode, LatencyProfile>> = Object.freeze({
@@ -78,6 +84,7 @@ export const latencyProfiles: Readonly<Record<LatencyMode, LatencyProfile>> = Ob
     targetLatencyMs: 150,
     playerLiveDelayMs: 150,
     playerLiveDelayWithAudioMs: 300,
+    manifestUpdatePeriodS: 10,
   },
   normal: {
     segmentDurationMs: 2000,
@@ -87,6 +94,7 @@ export const latencyProfiles: Readonly<Record<LatencyMode, LatencyProfile>> = Ob
     targetLatencyMs: 6000,
     playerLiveDelayMs: 6000,
     playerLiveDelayWithAudioMs: 6000,
+    manifestUpdatePeriodS: 10,
   },
 });
 

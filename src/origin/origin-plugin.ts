@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { createError } from '../errors/errors.ts';
 import { isValidStreamName } from '../util/stream-name.ts';
 import { type DeliveryCounters, deliverFile } from './deliver-file.ts';
+import { rewriteManifest } from './manifest-rewrite.ts';
 import { type LiveFile, parsePackagerFileName, type SegmentStore } from './segment-store.ts';
 
 /** What the origin needs from the rest of the server: the live streams' stores. */
@@ -16,6 +17,8 @@ export interface LiveStoreLookup {
          * probe and start-up time, which would otherwise become latency for the whole session.
          */
         mediaStartMs?: number | undefined;
+        /** Measured segment duration per Representation id, seconds (SegmentTemplate@duration). */
+        segmentDurationsSec?: ReadonlyMap<number, number> | undefined;
       }
     | undefined;
 }
@@ -78,7 +81,14 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
         .headers(corsHeaders)
         .header('Cache-Control', 'no-cache')
         .type('application/dash+xml')
-        .send(rewriteManifest(body.toString('utf8'), opts.packagerUtcTimingUrl, timeUrl, live.mediaStartMs));
+        .send(
+          rewriteManifest(body.toString('utf8'), {
+            packagerTimingUrl: opts.packagerUtcTimingUrl,
+            publicTimingUrl: timeUrl,
+            mediaStartMs: live.mediaStartMs,
+            segmentDurationsSec: live.segmentDurationsSec,
+          }),
+        );
       return reply;
     }
 
@@ -133,26 +143,6 @@ function waitForManifest(store: SegmentStore, timeoutMs: number): Promise<Buffer
     };
     store.on('manifest', done);
   });
-}
-
-/**
- * Points the MPD's UTCTiming at this server's `/time`, as the viewer reaches it, in ISO 8601 form, and
- * when given sets MPD@availabilityStartTime (ISO/IEC 23009-1 §5.3.1.2) to `mediaStartMs`.
- */
-export function rewriteManifest(
-  mpd: string,
-  packagerTimingUrl: string,
-  publicTimingUrl: string,
-  mediaStartMs?: number,
-): string {
-  const out = mpd
-    .replaceAll('urn:mpeg:dash:utc:http-xsdate:2014', 'urn:mpeg:dash:utc:http-iso:2014')
-    .replaceAll(packagerTimingUrl, publicTimingUrl);
-  if (mediaStartMs === undefined) return out;
-  return out.replace(
-    /(<MPD\b[^>]*\savailabilityStartTime=")[^"]*(")/,
-    `$1${new Date(mediaStartMs).toISOString()}$2`,
-  );
 }
 
 function notFound(

@@ -36,7 +36,7 @@ export function canCopyVideo(
 /**
  * ffmpeg arguments for one publishing session: Matroska/WebM on stdin → live DASH (CMAF) PUT to the origin.
  * Options are ffmpeg dashenc's (ffmpeg ≥ 5.1): `ldash`, `streaming`, `frag_type`, `write_prft`,
- * `target_latency`, `utc_timing_url`, `method`, `http_persistent`.
+ * `target_latency`, `utc_timing_url`, `update_period`, `method`, `http_persistent`.
  */
 export function buildPackagerArgs(input: PackagerArgsInput): string[] {
   const { media, profile } = input;
@@ -73,6 +73,8 @@ export function buildPackagerArgs(input: PackagerArgsInput): string[] {
     mediaSegmentTemplate,
     '-utc_timing_url',
     input.utcTimingUrl,
+    '-update_period',
+    String(profile.manifestUpdatePeriodS),
   );
   if (profile.chunked) {
     args.push(

@@ -9,6 +9,7 @@ import {
   fixture,
   fixtureMimeTypes,
   sha256,
+  sleep,
   startServer,
   TestPublisher,
   type TestServer,
@@ -134,4 +135,41 @@ describe('live pipeline with real ffmpeg and WebSockets', () => {
       expect(mine[1]?.ptsMs).toBe(200);
     });
   }
+
+  it('stream copy with 1.1 s keyframes: the served SegmentTemplate@duration is the measured segment length', async () => {
+    const stream = 'it-gop1100';
+    const data = await fixture('h264-gop1100', 8);
+    const pub = new TestPublisher(t.wsUrl, stream);
+    // The publisher promises 1 s keyframes (as the capture page does), so the server copies the video.
+    await pub.hello(fixtureMimeTypes['h264-gop1100']);
+    await pub.sendPaced(data, Math.ceil(data.length / 40), 10);
+
+    // ffmpeg cuts a segment only at a keyframe, so segments last 1.1 s or a frame more, not the configured 1 s.
+    const ctx = () => t.server.live(stream);
+    await eventually(() => (ctx()?.store.newestSegmentNumber(0) ?? 0) >= 6 || undefined, 20_000, 'segment 6');
+    await sleep(500); // all input was sent at once: let ffmpeg catch up to its last keyframe
+    const newest = ctx()?.store.newestSegmentNumber(0) ?? 0;
+    const mpd = await (await fetch(`${t.url}/live/${stream}/manifest.mpd`)).text();
+    const tpl =
+      /<Representation id="0"[\s\S]*?<SegmentTemplate[^>]*\stimescale="(\d+)"[^>]*\sduration="(\d+)"[^>]*startNumber="(\d+)"/.exec(
+        mpd,
+      );
+    const durationS = Number(tpl?.[2]) / Number(tpl?.[1]);
+    expect(durationS).toBeGreaterThan(1.09);
+    expect(durationS).toBeLessThan(1.14);
+
+    // The newest segment starts where the template says: (number − startNumber) × duration (ISO/IEC 23009-1 §5.3.9.5.3).
+    const init = Buffer.from(await (await fetch(`${t.url}/live/${stream}/init-0.m4s`)).arrayBuffer());
+    // Still being written (it ends at the next keyframe): its first CMAF chunk is enough.
+    const seg =
+      ctx()
+        ?.store.get(`seg-0-${String(newest).padStart(5, '0')}.m4s`)
+        ?.body() ?? Buffer.alloc(0);
+    const file = createFile();
+    file.appendBuffer(MP4BoxBuffer.fromArrayBuffer(new Uint8Array(Buffer.concat([init, seg])).buffer, 0));
+    const timescale = file.moov?.traks[0]?.mdia.mdhd.timescale ?? 0;
+    const startS = (file.moofs[0]?.trafs[0]?.tfdt?.baseMediaDecodeTime ?? -1) / timescale;
+    expect(Math.abs(startS - (newest - Number(tpl?.[3])) * durationS)).toBeLessThan(0.002);
+    await pub.end();
+  });
 });

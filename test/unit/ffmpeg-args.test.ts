@@ -129,6 +129,7 @@ describe('buildPackagerArgs', () => {
     expect(argAfter(a, '-init_seg_name')).toBe('init-$RepresentationID$.m4s');
     expect(argAfter(a, '-media_seg_name')).toBe('seg-$RepresentationID$-$Number%05d$.m4s');
     expect(argAfter(a, '-utc_timing_url')).toBe(utcTimingUrl);
+    expect(argAfter(a, '-update_period')).toBe('10');
   });
 
   it('PUTs to putBaseUrl + manifest.mpd, as the last argument', () => {

@@ -1,0 +1,52 @@
+/** What the origin changes in the packager's MPD before serving it. */
+export interface ManifestRewrite {
+  /** UTCTiming URL ffmpeg wrote (`-utc_timing_url`), replaced literally wherever it appears. */
+  readonly packagerTimingUrl: string;
+  /** This server's `/time` as the viewer reaches it. */
+  readonly publicTimingUrl: string;
+  /** Wall-clock time of media time 0, ms since the epoch; replaces MPD@availabilityStartTime. */
+  readonly mediaStartMs?: number | undefined;
+  /**
+   * Measured segment duration per Representation id, seconds; replaces that Representation's
+   * SegmentTemplate@duration (in the template's own timescale). See `SegmentTiming`.
+   */
+  readonly segmentDurationsSec?: ReadonlyMap<number, number> | undefined;
+}
+
+/**
+ * Rewrites ffmpeg's MPD for live delivery from this origin:
+ * - UTCTiming (ISO/IEC 23009-1 §5.8.4.11) points at this server's `/time`, scheme
+ *   `urn:mpeg:dash:utc:http-iso:2014` (DASH-IF IOP), since `/time` answers ISO 8601;
+ * - MPD@availabilityStartTime (§5.3.1.2) becomes `mediaStartMs` when known;
+ * - SegmentTemplate@duration (§5.3.9.2) becomes the measured duration for each Representation given,
+ *   so `$Number$` addressing by wall clock finds the segment that holds the live edge.
+ * Everything else is left byte for byte as ffmpeg wrote it.
+ */
+export function rewriteManifest(mpd: string, rw: ManifestRewrite): string {
+  let out = mpd
+    .replaceAll('urn:mpeg:dash:utc:http-xsdate:2014', 'urn:mpeg:dash:utc:http-iso:2014')
+    .replaceAll(rw.packagerTimingUrl, rw.publicTimingUrl);
+  if (rw.mediaStartMs !== undefined) {
+    const start = new Date(rw.mediaStartMs).toISOString();
+    out = out.replace(/(<MPD\b[^>]*\savailabilityStartTime=")[^"]*(")/, `$1${start}$2`);
+  }
+  const durations = rw.segmentDurationsSec;
+  if (durations && durations.size > 0) {
+    out = out.replace(
+      /<Representation\b[^>]*\sid="(\d+)"[\s\S]*?<\/Representation>/g,
+      (block, id: string) => {
+        const seconds = durations.get(Number(id));
+        return seconds === undefined ? block : withTemplateDuration(block, seconds);
+      },
+    );
+  }
+  return out;
+}
+
+function withTemplateDuration(representation: string, seconds: number): string {
+  return representation.replace(/<SegmentTemplate\b[^>]*>/, (tag) => {
+    const timescale = Number(/\stimescale="(\d+)"/.exec(tag)?.[1] ?? 1);
+    const ticks = Math.max(1, Math.round(seconds * timescale));
+    return tag.replace(/(\sduration=")\d+(")/, `$1${ticks}$2`);
+  });
+}
