@@ -20,8 +20,14 @@ import { startServerProcess } from './lib/server-process.ts';
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '300' },
-    'baseline-duration': { type: 'string', default: '60' },
+    /**
+     * Seconds; default the same as --duration. The naive design's latency grows by a stall's length
+     * after every stall (no catch-up), so a short window mostly measures how its start happened to go.
+     */
+    'baseline-duration': { type: 'string', default: '' },
     warmup: { type: 'string', default: '10' },
+    /** A second viewer opens after the run and is measured for this many seconds (0: none). */
+    'late-join': { type: 'string', default: '30' },
     /** Any of low, low-audio, normal, baseline. */
     scenarios: { type: 'string', default: 'low,low-audio,baseline' },
     width: { type: 'string', default: '1280' },
@@ -41,7 +47,7 @@ interface ScenarioResult extends ViewerMeasurement {
   scenario: string;
   durationS: number;
   serverCpuPct: number | null;
-  ffmpegCpuPct: number;
+  ffmpegCpuPct: number | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +59,7 @@ async function runDashrelay(
   audio: boolean,
   seconds: number,
   serverArgs: readonly string[] = [],
-): Promise<ScenarioResult> {
+): Promise<ScenarioResult[]> {
   const server = await startServerProcess(serverArgs);
   const browser = await launchBenchBrowser();
   try {
@@ -69,13 +75,35 @@ async function runDashrelay(
     ffmpegCpu.begin(server.ffmpegPids());
     await sleep(seconds * 1000);
     const m = await viewer.collect(warmupMs);
-    return {
+    const main: ScenarioResult = {
       scenario: name,
       durationS: seconds,
       ...m,
       serverCpuPct: serverCpu.end([server.pid]),
       ffmpegCpuPct: ffmpegCpu.end(server.ffmpegPids()),
     };
+    const lateS = Number(values['late-join']);
+    if (lateS <= 0) return [main];
+    // A viewer that opens the page minutes into the session: it finds the live edge from the MPD alone
+    // (SegmentTemplate@duration × segment number), which is where a template that drifted from the
+    // media would show (startup in a gap, stalls).
+    const late = await startProbedViewer(
+      browser,
+      `${server.url}/viewer.html?stream=bench&sourceWidth=${size.width}${values.viewer}`,
+    );
+    await late.firstFrame();
+    await sleep(lateS * 1000);
+    const lm = await late.collect(Math.min(warmupMs, (lateS * 1000) / 3));
+    return [
+      main,
+      {
+        scenario: `${name}, joined after ${seconds} s`,
+        durationS: lateS,
+        ...lm,
+        serverCpuPct: null,
+        ffmpegCpuPct: null,
+      },
+    ];
   } finally {
     await browser.close();
     await server.close();
@@ -119,23 +147,24 @@ async function runBaseline(seconds: number): Promise<ScenarioResult> {
 
 const results: ScenarioResult[] = [];
 const failures: { scenario: string; error: string }[] = [];
-const scenarios: Record<string, () => Promise<ScenarioResult>> = {
+const scenarios: Record<string, () => Promise<ScenarioResult | ScenarioResult[]>> = {
   low: () => runDashrelay('dashrelay low, video', false, durationS),
   'low-audio': () => runDashrelay('dashrelay low, video+audio', true, durationS),
   normal: () => runDashrelay('dashrelay --latency normal, video', false, durationS, ['--latency', 'normal']),
-  baseline: () => runBaseline(Number(values['baseline-duration'])),
+  baseline: () => runBaseline(Number(values['baseline-duration'] || durationS)),
 };
 for (const s of values.scenarios.split(',')) {
   const run = scenarios[s];
   if (!run) throw new Error(`unknown scenario ${s}; use ${Object.keys(scenarios).join(', ')}`);
   console.error(`bench:latency: running ${s}…`);
   try {
-    const r = await run();
-    results.push(r);
-    // Each scenario is printed as it ends, so a failure later does not lose minutes of measurement.
-    console.error(
-      JSON.stringify({ scenario: r.scenario, latency: r.latency, stalls: r.stalls, stallMs: r.stallMs }),
-    );
+    for (const r of [await run()].flat()) {
+      results.push(r);
+      // Each scenario is printed as it ends, so a failure later does not lose minutes of measurement.
+      console.error(
+        JSON.stringify({ scenario: r.scenario, latency: r.latency, stalls: r.stalls, stallMs: r.stallMs }),
+      );
+    }
   } catch (err) {
     failures.push({ scenario: s, error: (err as Error).message });
     console.error(`bench:latency: ${s} failed: ${(err as Error).message}`);

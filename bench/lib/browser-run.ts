@@ -13,6 +13,8 @@ export interface ProbeResult {
   firstFrameAtMs?: number;
   pageStartMs: number;
   stalls: [number, number][];
+  /** At the first 20 stalls: currentTime and the last buffered ranges of each SourceBuffer. */
+  stallDetails: Record<string, unknown>[];
   player: [number, number, number, number, number][];
 }
 
@@ -22,6 +24,10 @@ export interface ViewerMeasurement {
   startupMs: number;
   stalls: number;
   stallMs: number;
+  /** The first 100 stalls: [ms after the first frame, duration ms]. */
+  stallList: [number, number][];
+  /** What each SourceBuffer held at the first 20 stalls (currentTime `t`, last buffered ranges). */
+  stallDetails: Record<string, unknown>[];
   droppedFrames: number;
   totalFrames: number;
   badReads: number;
@@ -90,6 +96,8 @@ export async function startProbedViewer(browser: Browser, viewerUrl: string) {
         startupMs: first - probe.pageStartMs,
         stalls: stalls.length,
         stallMs: stalls.reduce((a, s) => a + s[1], 0),
+        stallList: stalls.slice(0, 100).map(([at, ms]) => [at - first, ms]),
+        stallDetails: probe.stallDetails ?? [],
         droppedFrames: quality.dropped,
         totalFrames: quality.total,
         badReads: probe.badReads,
