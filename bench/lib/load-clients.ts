@@ -222,8 +222,17 @@ export async function runLoadClients(
       }
       if (!template) return;
       counters.clientsStarted++;
+      // As a player does at MPD@minimumUpdatePeriod: the origin keeps SegmentTemplate@duration measured.
+      let current: LiveTemplate = template;
+      let templateAtMs = Date.now();
+      const refreshTemplate = async (): Promise<void> => {
+        templateAtMs = Date.now();
+        const mpd = await get(agent, `${live}/manifest.mpd`, true);
+        if (mpd.kind !== 'ok' || mpd.status !== 200) return;
+        current = parseLiveTemplate(String(mpd.body), 0) ?? current;
+      };
 
-      const edge = (): number => liveEdgeNumber(template, Date.now() + clockOffsetMs);
+      const edge = (): number => liveEdgeNumber(current, Date.now() + clockOffsetMs);
       let n = edge();
       while (!signal.aborted) {
         const r = await get(agent, segPath(n), false);
@@ -236,10 +245,11 @@ export async function runLoadClients(
             seen.lastMs = now;
             seen.count++;
           } else {
-            const lagVsTemplateMs = Math.round(now + clockOffsetMs - segmentEndMs(template, n));
+            const lagVsTemplateMs = Math.round(now + clockOffsetMs - segmentEndMs(current, n));
             segments.set(n, { n, firstMs: now, lastMs: now, count: 1, lagVsTemplateMs });
           }
           n++;
+          if (now - templateAtMs >= 10_000) await refreshTemplate();
           continue;
         }
         if (r.kind === 'ok' && r.status === 404) counters.notFound++;

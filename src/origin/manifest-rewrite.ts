@@ -31,22 +31,27 @@ export function rewriteManifest(mpd: string, rw: ManifestRewrite): string {
     out = out.replace(/(<MPD\b[^>]*\savailabilityStartTime=")[^"]*(")/, `$1${start}$2`);
   }
   const durations = rw.segmentDurationsSec;
-  if (durations && durations.size > 0) {
-    out = out.replace(
-      /<Representation\b[^>]*\sid="(\d+)"[\s\S]*?<\/Representation>/g,
-      (block, id: string) => {
-        const seconds = durations.get(Number(id));
-        return seconds === undefined ? block : withTemplateDuration(block, seconds);
-      },
-    );
-  }
-  return out;
+  return out.replace(/<Representation\b[^>]*\sid="(\d+)"[\s\S]*?<\/Representation>/g, (block, id: string) =>
+    withLiveTemplate(block, durations?.get(Number(id))),
+  );
 }
 
-function withTemplateDuration(representation: string, seconds: number): string {
+/**
+ * Sets SegmentTemplate@duration to `seconds` when measured, and, where ffmpeg wrote an
+ * availabilityTimeOffset (low-latency mode), makes it equal to the duration: the segment may be
+ * requested from its start. ffmpeg writes duration minus one frame (the first CMAF chunk complete), and
+ * dash.js does not ask for a segment before that (`_isSegmentAvailable`), so at every segment boundary
+ * it asked a frame late, later still once the duration grew. This origin holds an early request and
+ * streams each chunk as it comes, so asking at the start costs nothing and the keyframe arrives sooner.
+ */
+function withLiveTemplate(representation: string, seconds: number | undefined): string {
   return representation.replace(/<SegmentTemplate\b[^>]*>/, (tag) => {
     const timescale = Number(/\stimescale="(\d+)"/.exec(tag)?.[1] ?? 1);
-    const ticks = Math.max(1, Math.round(seconds * timescale));
-    return tag.replace(/(\sduration=")\d+(")/, `$1${ticks}$2`);
+    const written = Number(/\sduration="(\d+)"/.exec(tag)?.[1]);
+    if (!Number.isFinite(written)) return tag; // a SegmentTimeline template: nothing here to correct
+    const ticks = seconds === undefined ? written : Math.max(1, Math.round(seconds * timescale));
+    return tag
+      .replace(/(\sduration=")\d+(")/, `$1${ticks}$2`)
+      .replace(/(\savailabilityTimeOffset=")[^"]*(")/, `$1${Number((ticks / timescale).toFixed(6))}$2`);
   });
 }

@@ -157,6 +157,11 @@ describe('live pipeline with real ffmpeg and WebSockets', () => {
     const durationS = Number(tpl?.[2]) / Number(tpl?.[1]);
     expect(durationS).toBeGreaterThan(1.09);
     expect(durationS).toBeLessThan(1.14);
+    // Requestable from its start: the origin holds the request and streams the chunks.
+    const ato = /<Representation id="0"[\s\S]*?<SegmentTemplate[^>]*\savailabilityTimeOffset="([\d.]+)"/.exec(
+      mpd,
+    );
+    expect(Number(ato?.[1])).toBeCloseTo(durationS, 5);
 
     // The newest segment starts where the template says: (number − startNumber) × duration (ISO/IEC 23009-1 §5.3.9.5.3).
     const init = Buffer.from(await (await fetch(`${t.url}/live/${stream}/init-0.m4s`)).arrayBuffer());

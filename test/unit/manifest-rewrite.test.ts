@@ -78,7 +78,7 @@ describe('rewriteManifest availabilityStartTime', () => {
   });
 });
 
-describe('rewriteManifest SegmentTemplate@duration', () => {
+describe('rewriteManifest SegmentTemplate@duration and @availabilityTimeOffset', () => {
   // The shape ffmpeg's dash muxer writes: one SegmentTemplate per Representation, µs timescale.
   const rep = (id: number, extra = '') =>
     `<Representation id="${id}" mimeType="video/mp4"${extra}>\n` +
@@ -90,9 +90,9 @@ describe('rewriteManifest SegmentTemplate@duration', () => {
 
   it("sets each measured Representation's duration in the template's timescale", () => {
     const out = rewriteManifest(mpd, { ...opts, segmentDurationsSec: new Map([[0, 1.0333333]]) });
-    expect(out).toContain('timescale="1000000" duration="1033333" availabilityTimeOffset="0.967"');
-    // Representation 1 was not measured: ffmpeg's value stays.
-    expect(out.match(/duration="1000000"/g)).toHaveLength(1);
+    expect(out).toContain('timescale="1000000" duration="1033333" availabilityTimeOffset="1.033333"');
+    // Representation 1 was not measured: ffmpeg's duration stays.
+    expect(out).toContain('timescale="1000000" duration="1000000" availabilityTimeOffset="1"');
     expect(out).toContain('<Resync dT="1000000" type="1"/>');
   });
 
@@ -109,7 +109,20 @@ describe('rewriteManifest SegmentTemplate@duration', () => {
     expect(out.indexOf('duration="2500000"')).toBeLessThan(out.indexOf('duration="1000000"'));
   });
 
-  it('leaves the manifest unchanged when nothing was measured', () => {
-    expect(rewriteManifest(mpd, { ...opts, segmentDurationsSec: new Map() })).toBe(mpd);
+  it('makes every segment requestable from its start (availabilityTimeOffset = duration), measured or not', () => {
+    const out = rewriteManifest(mpd, { ...opts, segmentDurationsSec: new Map() });
+    expect(out).toBe(mpd.replaceAll('availabilityTimeOffset="0.967"', 'availabilityTimeOffset="1"'));
+  });
+
+  it('adds no availabilityTimeOffset where ffmpeg wrote none (whole segments, --latency normal)', () => {
+    const plain = mpd.replaceAll(' availabilityTimeOffset="0.967"', '');
+    const out = rewriteManifest(plain, { ...opts, segmentDurationsSec: new Map([[0, 2.0466]]) });
+    expect(out).not.toContain('availabilityTimeOffset');
+    expect(out).toContain('duration="2046600"');
+  });
+
+  it('leaves a template without @duration (SegmentTimeline) alone', () => {
+    const timeline = mpd.replaceAll(' duration="1000000"', '');
+    expect(rewriteManifest(timeline, { ...opts, segmentDurationsSec: new Map([[0, 1.5]]) })).toBe(timeline);
   });
 });
