@@ -61,6 +61,9 @@ function showWaiting() {
   setState('waiting', `Waiting for stream ${name} to go live…`, waitingText());
 }
 
+/** Audio Chromium's renderer wants buffered before it plays on, s (measured, see README "Latency"). */
+const AUDIO_RENDERER_MIN_BUFFER_S = 0.22;
+
 /** Low-latency dash.js 5 settings (names as in node_modules/dashjs/index.d.ts). */
 function createPlayer(info) {
   const p = dashjs.MediaPlayer().create();
@@ -87,7 +90,10 @@ function createPlayer(info) {
         // buffer runs dry instead of chasing the target into a stall. `?catchup=default` for the plain one.
         ...(params.get('catchup') !== 'default' && {
           mode: 'liveCatchupModeLoLP',
-          playbackBufferMin: liveDelay / 2,
+          // With sound, never below what Chromium's audio renderer needs: it stalls the element while
+          // less than ~0.25 s of audio is buffered, and catching up at 1.2× after one stall drained
+          // the audio into the next (bench:latency recorded 0.15 s of audio at such stalls).
+          playbackBufferMin: hasAudio ? Math.max(liveDelay / 2, AUDIO_RENDERER_MIN_BUFFER_S) : liveDelay / 2,
         }),
       },
       utcSynchronization: {
