@@ -117,7 +117,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
               store: ctx.store,
               counters: ctx.counters,
               mediaStartMs: ctx.clock.mediaStartMs ?? ctx.session.firstByteAtMs,
-              segmentDurationsSec: ctx.timing.templateDurationsSec(),
+              segmentDurationsSec: () => ctx.timing.templateDurationsSec(),
             }
           : undefined;
       },

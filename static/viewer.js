@@ -61,8 +61,12 @@ function showWaiting() {
   setState('waiting', `Waiting for stream ${name} to go live…`, waitingText());
 }
 
-/** Audio Chromium's renderer wants buffered before it plays on, s (measured, see README "Latency"). */
-const AUDIO_RENDERER_MIN_BUFFER_S = 0.22;
+/**
+ * Lowest buffer the catch-up may play down to when the stream has sound, s. Chromium's audio renderer
+ * stalls the element below ~0.25 s of audio; a 0.25 s floor cost ~15 ms of latency (409 ms), 0.22 s
+ * still stopped the stall cascades (bench:latency, README "Latency").
+ */
+const AUDIO_BUFFER_FLOOR_S = 0.22;
 
 /** Low-latency dash.js 5 settings (names as in node_modules/dashjs/index.d.ts). */
 function createPlayer(info) {
@@ -93,7 +97,7 @@ function createPlayer(info) {
           // With sound, never below what Chromium's audio renderer needs: it stalls the element while
           // less than ~0.25 s of audio is buffered, and catching up at 1.2× after one stall drained
           // the audio into the next (bench:latency recorded 0.15 s of audio at such stalls).
-          playbackBufferMin: hasAudio ? Math.max(liveDelay / 2, AUDIO_RENDERER_MIN_BUFFER_S) : liveDelay / 2,
+          playbackBufferMin: hasAudio ? Math.max(liveDelay / 2, AUDIO_BUFFER_FLOOR_S) : liveDelay / 2,
         }),
       },
       utcSynchronization: {

@@ -19,7 +19,8 @@ export interface ManifestRewrite {
  *   `urn:mpeg:dash:utc:http-iso:2014` (DASH-IF IOP), since `/time` answers ISO 8601;
  * - MPD@availabilityStartTime (§5.3.1.2) becomes `mediaStartMs` when known;
  * - SegmentTemplate@duration (§5.3.9.2) becomes the measured duration for each Representation given,
- *   so `$Number$` addressing by wall clock finds the segment that holds the live edge.
+ *   so `$Number$` addressing by wall clock finds the segment that holds the live edge, and
+ *   @availabilityTimeOffset (§5.3.9.5.3) equals the duration, so players ask for a segment at its start.
  * Everything else is left byte for byte as ffmpeg wrote it.
  */
 export function rewriteManifest(mpd: string, rw: ManifestRewrite): string {

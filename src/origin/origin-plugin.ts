@@ -17,8 +17,11 @@ export interface LiveStoreLookup {
          * probe and start-up time, which would otherwise become latency for the whole session.
          */
         mediaStartMs?: number | undefined;
-        /** Measured segment duration per Representation id, seconds (SegmentTemplate@duration). */
-        segmentDurationsSec?: ReadonlyMap<number, number> | undefined;
+        /**
+         * Measured segment duration per Representation id, seconds (SegmentTemplate@duration); asked
+         * only when a manifest is served.
+         */
+        segmentDurationsSec?: (() => ReadonlyMap<number, number>) | undefined;
       }
     | undefined;
 }
@@ -86,7 +89,7 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
             packagerTimingUrl: opts.packagerUtcTimingUrl,
             publicTimingUrl: timeUrl,
             mediaStartMs: live.mediaStartMs,
-            segmentDurationsSec: live.segmentDurationsSec,
+            segmentDurationsSec: live.segmentDurationsSec?.(),
           }),
         );
       return reply;
