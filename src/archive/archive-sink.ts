@@ -32,6 +32,7 @@ export class ArchiveSink implements MediaSink {
   private stream: WriteStream | undefined;
   private closing: Promise<void> | undefined;
   private failed = false;
+  private readonly drainCallbacks: (() => void)[] = [];
   bytesWritten = 0;
 
   private constructor(private readonly opts: ArchiveSinkOptions) {
@@ -66,6 +67,7 @@ export class ArchiveSink implements MediaSink {
   }
 
   onDrain(callback: () => void): void {
+    this.drainCallbacks.push(callback);
     this.stream?.on('drain', callback);
   }
 
@@ -82,6 +84,8 @@ export class ArchiveSink implements MediaSink {
   private fail(err: Error): void {
     if (this.failed) return;
     this.failed = true;
+    // A failed file drains no more; later writes are discarded, so nobody may wait for it.
+    for (const callback of this.drainCallbacks) callback();
     this.opts.onError(createError('DR_ERR_ARCHIVE_WRITE', this.path, err.message));
   }
 }

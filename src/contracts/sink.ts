@@ -10,7 +10,11 @@ export interface MediaSink {
   readonly name: string;
   /** Appends bytes in order. Never throws. */
   write(chunk: Buffer): boolean;
-  /** Registers the callback for when a `false` from `write` is lifted. */
+  /**
+   * Registers the callback for when a `false` from `write` is lifted: the sink drained, or it stopped
+   * taking bytes (its process exited, its file failed) and now discards them. A sink that stops without
+   * calling it would keep the publisher paused for ever.
+   */
   onDrain(callback: () => void): void;
   /** Ends the sink when the session ends; resolves when its resources are released. Idempotent. */
   close(): Promise<void>;

@@ -30,6 +30,7 @@ export class FfmpegProcess {
   private readonly exited: Promise<void>;
   private stderrTail = '';
   private requested = false;
+  private readonly drainCallbacks: (() => void)[] = [];
   alive = true;
 
   constructor(private readonly opts: FfmpegProcessOptions) {
@@ -50,6 +51,8 @@ export class FfmpegProcess {
       const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
         if (!this.alive) return;
         this.alive = false;
+        // A dead child discards what it is given, so whoever waits for its drain may go on.
+        for (const callback of this.drainCallbacks) callback();
         opts.onExit({ code, signal, requested: this.requested, stderrTail: this.stderrTail.trim() });
         resolve();
       };
@@ -72,7 +75,9 @@ export class FfmpegProcess {
     return this.child.stdin.write(chunk) || this.child.stdin.writableLength < this.opts.highWaterBytes;
   }
 
+  /** `callback` runs when stdin drains, and once when the child exits (writes are then discarded). */
   onDrain(callback: () => void): void {
+    this.drainCallbacks.push(callback);
     this.child.stdin.on('drain', callback);
   }
 

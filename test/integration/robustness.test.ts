@@ -68,6 +68,35 @@ describe('a failing sink never costs archived bytes or other sinks', () => {
     expect(sha256(await archiveBytes(t, 'killed'))).toBe(sha256(data));
   });
 
+  it('releases the publisher and keeps archiving when the packager dies while it is pushing back', async () => {
+    // Bug: a sink that exited never drained, so the publisher stayed paused and the archive stopped growing.
+    const s = await startServer({ analyzers: [], sinkHighWaterBytes: 16 * 1024 });
+    try {
+      const data = await fixture('h264', 8);
+      const pub = new TestPublisher(s.wsUrl, 'stuck');
+      await pub.hello(fixtureMimeTypes.h264);
+      const ctx = await eventually(() => s.server.live('stuck'), 5000, 'live context');
+      await pub.sendPaced(data.subarray(0, 32 * 1024), 16 * 1024, 20);
+      await eventually(() => ctx.packager.state === 'running' || undefined, 10_000, 'packager running');
+      const pid = ctx.packager.pid ?? 0;
+      process.kill(pid, 'SIGSTOP');
+      const sending = pub.sendPaced(data.subarray(32 * 1024), 16 * 1024, 5);
+      await eventually(() => ctx.session.paused || undefined, 10_000, 'publisher paused by the packager');
+      process.kill(pid, 'SIGKILL');
+      await sending;
+      await eventually(
+        () => (ctx.session.bytesReceived === data.length ? true : undefined),
+        10_000,
+        'every byte received after the packager died',
+      );
+      await pub.end();
+      await eventually(() => s.server.registry.get('stuck') === undefined || undefined, 20_000, 'session end');
+      expect(sha256(await archiveBytes(s, 'stuck'))).toBe(sha256(data));
+    } finally {
+      await s.close();
+    }
+  });
+
   it('packages and archives while one plugin is slow and another throws; their frames are dropped and counted', async () => {
     const data = await fixture('h264', 6);
     const pub = new TestPublisher(t.wsUrl, 'plugins');
