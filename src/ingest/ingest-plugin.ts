@@ -50,6 +50,8 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
     }
     let session: IngestSession | undefined;
     let opening = false;
+    /** Media frames that arrived in the same read as the hello, before the session existed. */
+    const pending: Buffer[] = [];
     /** Bytes before the EBML header could be checked; `undefined` once it was. */
     let head: Buffer | undefined = Buffer.alloc(0);
     let statusTimer: NodeJS.Timeout | undefined;
@@ -75,8 +77,14 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
         void start(parsed.hello);
         return;
       }
-      if (!session) return fail(socket, createError('DR_ERR_INGEST_NO_HELLO'));
       const chunk = toBuffer(data);
+      // ws delivers every frame of one TCP read at once, pause() or not: media right behind the hello waits here.
+      if (opening && !session) return void pending.push(chunk);
+      if (!session) return fail(socket, createError('DR_ERR_INGEST_NO_HELLO'));
+      pushMedia(session, chunk);
+    });
+
+    function pushMedia(s: IngestSession, chunk: Buffer): void {
       if (head !== undefined) {
         // Chrome's first MediaRecorder blob can be a single byte: judge the header on 4 bytes, however split.
         head = Buffer.concat([head, chunk]);
@@ -84,11 +92,11 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
         if (!startsWithEbmlHeader(head)) return fail(socket, createError('DR_ERR_INGEST_NOT_MEDIA'));
         const first = head;
         head = undefined;
-        session.push(first);
+        s.push(first);
         return;
       }
-      session.push(chunk);
-    });
+      s.push(chunk);
+    }
 
     socket.on('close', (code, reason) => {
       clearTimeout(helloTimer);
@@ -141,6 +149,9 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
         viewerUrl: `/viewer.html?stream=${stream}`,
         manifestUrl: `/live/${stream}/manifest.mpd`,
       });
+      for (const chunk of pending.splice(0)) {
+        if (socket.readyState === socket.OPEN) pushMedia(s, chunk);
+      }
       socket.resume();
     }
   });

@@ -53,6 +53,28 @@ describe('ingest refuses bad input with clear errors and leaves other streams al
     expect(pub.messages.at(-1)?.message).toBeTruthy();
   });
 
+  it('accepts hello and the first media bytes arriving in one TCP read', async () => {
+    // ws hands the server every frame of one read synchronously; pause() cannot hold the media back.
+    const data = await fixture('h264');
+    const pub = new TestPublisher(t.wsUrl, 'one-read');
+    await pub.opened;
+    const socket = (pub.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.cork();
+    pub.ws.send(JSON.stringify({ type: 'hello', mimeType: fixtureMimeTypes.h264, keyframeIntervalMs: 1000 }));
+    pub.ws.send(data.subarray(0, 4096));
+    pub.ws.send(data.subarray(4096, 8192));
+    process.nextTick(() => socket.uncork());
+    await pub.waitFor('ready');
+    await pub.sendPaced(data.subarray(8192), 16 * 1024, 10);
+    const session = await eventually(() => t.server.registry.get('one-read'), 5000, 'session');
+    await eventually(() => (session.bytesReceived === data.length ? true : undefined), 10_000, 'all bytes');
+    await pub.end();
+    await eventually(() => t.server.registry.get('one-read') === undefined || undefined, 20_000, 'end');
+    const dir = join(t.outputDir, 'one-read', 'archive');
+    const [name] = await readdir(dir);
+    expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+  });
+
   it('refuses non-media bytes and a second publisher while a good stream keeps publishing intact', async () => {
     const data = await fixture('h264-opus');
     const good = new TestPublisher(t.wsUrl, 'good');

@@ -90,7 +90,11 @@ describe('a failing sink never costs archived bytes or other sinks', () => {
         'every byte received after the packager died',
       );
       await pub.end();
-      await eventually(() => s.server.registry.get('stuck') === undefined || undefined, 20_000, 'session end');
+      await eventually(
+        () => s.server.registry.get('stuck') === undefined || undefined,
+        20_000,
+        'session end',
+      );
       expect(sha256(await archiveBytes(s, 'stuck'))).toBe(sha256(data));
     } finally {
       await s.close();
