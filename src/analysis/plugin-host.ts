@@ -1,3 +1,4 @@
+import { createError } from '../errors/errors.ts';
 import { rgbToGray } from './pnm-parser.ts';
 import type {
   AnalysisEvent,
@@ -129,9 +130,10 @@ export class PluginHost {
         slot.stats.errors++;
         // At most one log line per 100 errors keeps a plugin that always throws from flooding the log.
         if (slot.stats.errors % 100 === 1) {
+          const e = createError('DR_ERR_ANALYSIS_PLUGIN', slot.plugin.name, `onFrame: ${describe(err)}`);
           this.opts
             .log(slot.plugin.name)
-            .error(`onFrame failed (${slot.stats.errors} so far): ${describe(err)}`);
+            .error(`${e.message} (${slot.stats.errors} errors so far) [${e.code}]`);
         }
       }
     }

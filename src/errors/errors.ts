@@ -30,7 +30,6 @@ export const errorCatalogue = {
     message: 'Send a "hello" text message with the mimeType before any media bytes',
     closeCode: 4002,
   },
-  DR_ERR_INGEST_UNAUTHORIZED: { message: 'Wrong or missing publish token', closeCode: 4003, status: 401 },
   DR_ERR_INGEST_NOT_MEDIA: {
     message: 'The first media bytes are not a WebM/Matroska (EBML) header; send MediaRecorder WebM chunks',
     closeCode: 4004,
@@ -45,6 +44,11 @@ export const errorCatalogue = {
   },
   DR_ERR_INGEST_HELLO_TWICE: { message: 'hello was already received for this session', closeCode: 4000 },
   DR_ERR_SERVER_SHUTDOWN: { message: 'The server is shutting down', closeCode: 1001 },
+  DR_ERR_SERVER_INTERNAL: {
+    message: 'Internal server error: %s. The server log has the details.',
+    closeCode: 1011,
+    status: 500,
+  },
   // sinks
   DR_ERR_PACKAGER_EXITED: {
     message: 'The DASH packager (ffmpeg) stopped: %s. The archive keeps recording.',
@@ -83,12 +87,32 @@ export class DashrelayError extends Error {
   }
 }
 
-/** Builds a catalogue error: `createError('DR_ERR_INGEST_STREAM_BUSY', name)`. */
+/**
+ * Builds a catalogue error: `createError('DR_ERR_INGEST_STREAM_BUSY', name)`. An `Error` argument fills
+ * its placeholder with its message and becomes the `cause` (the first one, if several), so the original
+ * stack is kept: `createError('DR_ERR_OUTPUT_DIR', dir, err)`.
+ */
 export function createError(code: ErrorCode, ...args: unknown[]): DashrelayError {
-  return new DashrelayError(code, args);
+  const cause = args.find((a) => a instanceof Error);
+  return new DashrelayError(code, args, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * The error as a catalogue error: a `DashrelayError` as it is, anything else wrapped as `fallback`
+ * (default `DR_ERR_SERVER_INTERNAL`) with the original as its cause.
+ */
+export function toDashrelayError(
+  err: unknown,
+  fallback: ErrorCode = 'DR_ERR_SERVER_INTERNAL',
+): DashrelayError {
+  if (err instanceof DashrelayError) return err;
+  return createError(fallback, err instanceof Error ? err : new Error(String(err)));
 }
 
 function formatMessage(template: string, args: readonly unknown[]): string {
   let i = 0;
-  return template.replace(/%s/g, () => String(args[i++] ?? ''));
+  return template.replace(/%s/g, () => {
+    const arg = args[i++];
+    return arg instanceof Error ? arg.message : String(arg ?? '');
+  });
 }

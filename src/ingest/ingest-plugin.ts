@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
-import { createError, DashrelayError } from '../errors/errors.ts';
+import { createError, DashrelayError, toDashrelayError } from '../errors/errors.ts';
 import { describeMimeType } from '../packager/codecs.ts';
 import { isValidStreamName } from '../util/stream-name.ts';
 import {
@@ -114,9 +114,8 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
         archive = opened.archive;
       } catch (err) {
         opening = false;
-        const e =
-          err instanceof DashrelayError ? err : createError('DR_ERR_SESSION_START', (err as Error).message);
-        if (!(err instanceof DashrelayError)) log.error({ err }, 'could not open session');
+        const e = toDashrelayError(err, 'DR_ERR_SESSION_START');
+        if (e !== err) log.error({ err }, 'could not open session');
         fail(socket, e);
         return;
       }
@@ -128,7 +127,10 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (app,
       s.on('pause', () => socket.pause());
       s.on('resume', () => socket.resume());
       s.on('warning', (w) => send(socket, { type: 'warning', ...w }));
-      s.on('fatal', (err) => fail(socket, err));
+      s.on('fatal', (err) => {
+        if (!(err instanceof DashrelayError)) log.error({ err }, 'session failed');
+        fail(socket, err);
+      });
       s.on('ended', () => clearInterval(statusTimer));
       statusTimer = setInterval(
         () =>
@@ -172,7 +174,8 @@ export function closeAllPublishers(clients: Iterable<WebSocket>): void {
 
 /** Tells the publisher what went wrong, then closes with the error's close code. */
 function fail(socket: WebSocket, err: Error): void {
-  const e = err instanceof DashrelayError ? err : createError('DR_ERR_INGEST_BAD_MESSAGE', err.message);
+  // Only catalogue errors say what the publisher did; anything else is ours, and says so.
+  const e = toDashrelayError(err);
   send(socket, { type: 'error', code: e.code, message: e.message });
   // A paused socket would not read the peer's close frame, leaving the handshake to time out.
   socket.resume();

@@ -169,7 +169,7 @@ describe('PluginHost', () => {
     // one log line for the first error; the next is only after 100 more
     expect(logger('bad')?.error).toHaveBeenCalledTimes(1);
     expect(logger('bad')?.error).toHaveBeenCalledWith(
-      expect.stringContaining('onFrame failed (1 so far): boom'),
+      expect.stringContaining('onFrame: boom (1 errors so far) [DR_ERR_ANALYSIS_PLUGIN]'),
     );
     expect(logger('good')?.error).not.toHaveBeenCalled();
   });
@@ -186,7 +186,7 @@ describe('PluginHost', () => {
     expect(host.stats[0]?.errors).toBe(101);
     expect(logger('bad')?.error).toHaveBeenCalledTimes(2);
     expect(logger('bad')?.error).toHaveBeenLastCalledWith(
-      expect.stringContaining('onFrame failed (101 so far): not an Error'),
+      expect.stringContaining('onFrame: not an Error (101 errors so far)'),
     );
   });
 
