@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { createError } from '../errors/errors.ts';
+import { createSseWriter } from './sse-writer.ts';
 import type { StreamInfo } from './stream-info.ts';
 
 /** What the API reads: live streams and analysis events. */
@@ -19,6 +20,8 @@ export interface ApiPluginOptions {
   readonly source: ApiSource;
   /** SSE comment heartbeat, ms, so proxies keep the connection. Default 15 000. */
   readonly heartbeatMs?: number;
+  /** Bytes queued for one SSE client before its messages are dropped. Default 1 MiB. */
+  readonly maxBufferedBytes?: number;
 }
 
 const streamParams = {
@@ -74,11 +77,8 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, opts)
         'Access-Control-Allow-Origin': '*',
         'X-Accel-Buffering': 'no',
       });
-      const write = (event: string, data: unknown): void => {
-        // A viewer that stops reading loses events rather than growing server memory.
-        if (res.writableLength > 1024 * 1024) return;
-        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      };
+      const sse = createSseWriter(res, opts.maxBufferedBytes ?? 1024 * 1024);
+      const write = (event: string, data: unknown): void => void sse.event(event, data);
       const current = source.get(req.params.stream);
       write('state', { live: current !== undefined, info: current ?? null });
       const unsubscribe = source.subscribe(
@@ -86,7 +86,7 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, opts)
         (event) => write('analysis', event),
         (info) => write('state', { live: info !== undefined, info: info ?? null }),
       );
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), opts.heartbeatMs ?? 15_000);
+      const heartbeat = setInterval(() => sse.comment('keep-alive'), opts.heartbeatMs ?? 15_000);
       const stop = (): void => {
         clearInterval(heartbeat);
         unsubscribe();
