@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createFile, MP4BoxBuffer } from 'mp4box';
@@ -113,6 +114,7 @@ describe('live pipeline with real ffmpeg and WebSockets', () => {
 
       const api = (await (await fetch(`${t.url}/api/streams/${stream}`)).json()) as Record<string, unknown>;
       expect(api).toMatchObject({ name: stream, packager: 'running', mimeType: fixtureMimeTypes[c.kind] });
+      expect(keyPaths(api)).toEqual(keyPaths(documentedStreamInfo()));
 
       await sending;
       await pub.end();
@@ -178,3 +180,19 @@ describe('live pipeline with real ffmpeg and WebSockets', () => {
     await pub.end();
   });
 });
+
+/** The `StreamInfo` example in docs/protocol.md. */
+function documentedStreamInfo(): unknown {
+  const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+  const block = /`StreamInfo`:\s*```json\n([\s\S]*?)```/.exec(doc)?.[1];
+  return JSON.parse(block ?? 'null');
+}
+
+/** Every key path of a JSON value (`viewers.cutOff`, `analysis.plugins[].dropped`), sorted. */
+function keyPaths(value: unknown, prefix = ''): string[] {
+  if (Array.isArray(value)) return value.length > 0 ? keyPaths(value[0], `${prefix}[]`) : [];
+  if (value === null || typeof value !== 'object') return [prefix];
+  return Object.entries(value)
+    .flatMap(([k, v]) => keyPaths(v, prefix ? `${prefix}.${k}` : k))
+    .sort();
+}

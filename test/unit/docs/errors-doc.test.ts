@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { errorCatalogue } from '../../src/errors/errors.ts';
+import { errorCatalogue } from '../../../src/errors/errors.ts';
 
-const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
 const catalogueCodes = Object.keys(errorCatalogue);
 const docCodes = [...new Set(doc.match(/DR_ERR_[A-Z_]+/g) ?? [])];
 /** Codes that head a table row: `| \`DR_ERR_…\` |` (cells may be padded by a formatter). */
