@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
 import { locateFfmpeg } from '../util/ffmpeg-locate.ts';
 import { isValidStreamName } from '../util/stream-name.ts';
+import { IngestClient } from './ingest-client.ts';
 import {
   buildPublishArgs,
   hasAudio,
@@ -140,105 +140,97 @@ export async function runPublish(argv: readonly string[]): Promise<number> {
   const mimeType = publishMimeType(parsed.options);
   const say = (msg: string): void => console.log(`[publish ${parsed.stream}] ${msg}`);
 
-  const ws = new WebSocket(url);
-  ws.binaryType = 'nodebuffer';
   let child: ReturnType<typeof spawn> | undefined;
   let bytesSent = 0;
   let serverBytes = 0;
   let failed = false;
 
   return new Promise<number>((resolve) => {
+    let done = false;
     const finish = (code: number): void => {
+      if (done) return;
+      done = true;
       clearInterval(progress);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       if (child && child.exitCode === null) child.kill('SIGTERM');
-      if (ws.readyState === ws.OPEN) ws.close(1000, 'publisher done');
+      client.close();
       resolve(code);
     };
-    const progress = setInterval(() => {
-      if (child)
-        say(`sent ${(bytesSent / 1e6).toFixed(1)} MB, server has ${(serverBytes / 1e6).toFixed(1)} MB`);
-    }, 5000);
-
-    ws.on('open', () => {
-      say(`connected to ${url}`);
-      ws.send(
-        JSON.stringify({
-          type: 'hello',
-          mimeType,
-          keyframeIntervalMs:
-            parsed.options.videoCodec === 'copy' ? undefined : parsed.options.keyframeIntervalMs,
-          ...sizeHint(parsed.options),
-          client: 'dashrelay-publish',
-        }),
-      );
-    });
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const msg = JSON.parse(data.toString()) as { type: string; [k: string]: unknown };
-      if (msg.type === 'ready') {
-        say(`live: watch at ${new URL(String(msg.viewerUrl), parsed.server.replace(/^ws/, 'http'))}`);
-        // ffmpeg starts only now, so its first byte is fresh: a backlog at start would become permanent latency.
-        child = startFfmpeg();
-      } else if (msg.type === 'status') {
-        serverBytes = Number(msg.bytesReceived);
-      } else if (msg.type === 'warning') {
-        say(`server warning ${String(msg.code)}: ${String(msg.message)}`);
-      } else if (msg.type === 'error') {
-        failed = true;
-        console.error(`[publish ${parsed.stream}] server error ${String(msg.code)}: ${String(msg.message)}`);
-      }
-    });
-    ws.on('close', (code, reason) => {
-      if (code !== 1000 && code !== 1005) {
-        if (!failed)
-          console.error(`[publish ${parsed.stream}] connection closed (${code}) ${reason.toString()}`);
-        finish(1);
-      } else finish(failed ? 1 : 0);
-    });
-    ws.on('error', (err) => {
-      console.error(
-        `[publish ${parsed.stream}] cannot reach ${url}: ${err.message}. Is \`dashrelay serve\` running?`,
-      );
-      finish(1);
-    });
     const onSignal = (): void => {
       say('stopping');
       finish(0);
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    const progress = setInterval(() => {
+      if (child)
+        say(`sent ${(bytesSent / 1e6).toFixed(1)} MB, server has ${(serverBytes / 1e6).toFixed(1)} MB`);
+    }, 5000);
+
+    const hello = {
+      mimeType,
+      keyframeIntervalMs:
+        parsed.options.videoCodec === 'copy' ? undefined : parsed.options.keyframeIntervalMs,
+      ...sizeHint(parsed.options),
+      client: 'dashrelay-publish',
+    };
+    const client = new IngestClient(url, hello, {
+      onReady(msg) {
+        say(`connected to ${url}`);
+        say(`live: watch at ${new URL(msg.viewerUrl, parsed.server.replace(/^ws/, 'http'))}`);
+        // ffmpeg starts only now, so its first byte is fresh: a backlog at start would become permanent latency.
+        child = startFfmpeg();
+      },
+      onStatus(msg) {
+        serverBytes = msg.bytesReceived;
+      },
+      onWarning(msg) {
+        say(`server warning ${msg.code}: ${msg.message}`);
+      },
+      onError(msg) {
+        failed = true;
+        console.error(`[publish ${parsed.stream}] server error ${msg.code}: ${msg.message}`);
+      },
+      onUnknownMessage(text) {
+        console.error(
+          `[publish ${parsed.stream}] ignoring a message the server sent that is not part of the protocol: ${text.slice(0, 80)}`,
+        );
+      },
+      onClose(code, reason) {
+        if (code !== 1000 && code !== 1005) {
+          if (!failed) console.error(`[publish ${parsed.stream}] connection closed (${code}) ${reason}`);
+          finish(1);
+        } else finish(failed ? 1 : 0);
+      },
+      onSocketError(err) {
+        console.error(
+          `[publish ${parsed.stream}] cannot reach ${url}: ${err.message}. Is \`dashrelay serve\` running?`,
+        );
+        finish(1);
+      },
+    });
 
     function startFfmpeg(): ReturnType<typeof spawn> {
       const args = buildPublishArgs(parsed.options);
       const c = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'inherit'] });
       c.stdout?.on('data', (chunk: Buffer) => {
         bytesSent += chunk.length;
-        ws.send(chunk);
-        // Explicit backpressure: stop reading ffmpeg while the socket has a backlog.
-        if (ws.bufferedAmount > 4 * 1024 * 1024) {
-          c.stdout?.pause();
-          const wait = setInterval(() => {
-            if (ws.bufferedAmount < 1024 * 1024 || ws.readyState !== ws.OPEN) {
-              clearInterval(wait);
-              c.stdout?.resume();
-            }
-          }, 20);
-        }
+        client.send(
+          chunk,
+          () => c.stdout?.pause(),
+          () => c.stdout?.resume(),
+        );
       });
       c.on('error', (err) => {
         console.error(`[publish ${parsed.stream}] could not run ffmpeg: ${err.message}`);
         finish(1);
       });
       c.on('close', (code) => {
+        if (done) return;
         if (code === 0 || code === null || code === 255) {
           say('input ended');
-          // Let the socket flush before closing.
-          const wait = setInterval(() => {
-            if (ws.bufferedAmount === 0) {
-              clearInterval(wait);
-              finish(0);
-            }
-          }, 20);
+          void client.flushed().then(() => finish(0));
         } else {
           console.error(
             `[publish ${parsed.stream}] ffmpeg exited with code ${code}; check --input and --input-format`,
