@@ -67,6 +67,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   const app = Fastify({
     logger: logger ?? { level: 'info' },
     forceCloseConnections: true,
+    trustProxy: config.trustProxy,
     logController: new LogController({ disableRequestLogging: true }),
   });
   const log = app.log;

@@ -23,6 +23,8 @@ Options (environment variable in brackets):
   --analyzer <module>  load an analysis plugin (a module whose default export is an AnalysisPlugin
                        or a function returning one); repeatable. The built-in "motion" always runs.
   --no-analysis        turn frame analysis off
+  --trust-proxy <v>    behind a reverse proxy: true, or the proxy addresses/CIDRs, comma-separated
+                       [TRUST_PROXY] (default false): honour X-Forwarded-Proto/Host/For
   -h, --help           show this help
 
 ffmpeg ≥ 5.1 is taken from FFMPEG_PATH, else ffmpeg-static, else ffmpeg on PATH.`;
@@ -41,6 +43,7 @@ export function parseServeArgs(
       latency: { type: 'string' },
       'analysis-fps': { type: 'string' },
       'analysis-width': { type: 'string' },
+      'trust-proxy': { type: 'string' },
       analyzer: { type: 'string', multiple: true },
       'no-analysis': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -70,6 +73,10 @@ export function parseServeArgs(
     if (!(fps > 0 && fps <= 60))
       throw new UsageError(`--analysis-fps must be a number in (0, 60] (got "${values['analysis-fps']}")`);
     config.analysisFps = fps;
+  }
+  const trustProxy = values['trust-proxy'] ?? fromEnv('TRUST_PROXY');
+  if (trustProxy !== undefined) {
+    config.trustProxy = trustProxy === 'true' ? true : trustProxy === 'false' ? false : trustProxy;
   }
   if (values['analysis-width'] !== undefined) {
     config.analysisWidthPx = toInt('--analysis-width', values['analysis-width'], 16, 3840);

@@ -37,6 +37,12 @@ export const ServerConfigSchema = Type.Object(
     maxViewerBufferBytes: Type.Integer({ minimum: 64 * 1024 }),
     /** Analysis events kept per stream for `GET /api/streams/:stream/events`. Default 200. */
     eventHistory: Type.Integer({ minimum: 1, maximum: 100000 }),
+    /**
+     * Honour `X-Forwarded-Proto`/`-Host`/`-For` from a reverse proxy (fastify `trustProxy`): `true` trusts
+     * any peer, a string trusts the listed addresses or CIDRs (`127.0.0.1,10.0.0.0/8`). Behind an HTTPS
+     * proxy this makes the MPD's UTCTiming `https://…/time` instead of mixed content. Default `false`.
+     */
+    trustProxy: Type.Union([Type.Boolean(), Type.String({ minLength: 1 })]),
     /** Explicit ffmpeg binary; otherwise `FFMPEG_PATH`, `ffmpeg-static`, then `ffmpeg` on PATH. */
     ffmpegPath: Type.Optional(Type.String({ minLength: 1 })),
   },
@@ -112,6 +118,7 @@ export const defaultServerConfig: Readonly<ServerConfig> = Object.freeze({
   sinkHighWaterBytes: 1024 * 1024,
   maxViewerBufferBytes: 8 * 1024 * 1024,
   eventHistory: 200,
+  trustProxy: false,
 });
 
 /**

@@ -6,7 +6,7 @@ import { createDeliveryCounters, type DeliveryCounters } from '../../src/origin/
 import { originPlugin } from '../../src/origin/origin-plugin.ts';
 import { PackagerReceiver } from '../../src/origin/packager-receiver.ts';
 import { SegmentStore } from '../../src/origin/segment-store.ts';
-import { eventually, sleep } from '../_setup.ts';
+import { eventually, fixture, fixtureMimeTypes, sleep, startServer, TestPublisher } from '../_setup.ts';
 
 /** An upload like ffmpeg's: PUT with chunked transfer encoding, body written piece by piece. */
 function startPut(url: string) {
@@ -202,5 +202,29 @@ describe('origin: in-memory live delivery of the packager output', () => {
     await eventually(() => counters.viewersCutOff === 1 || undefined, 5000, 'stalled viewer cut off');
     stalled.resume();
     await stalledClosed;
+  });
+});
+
+describe('origin behind an HTTPS reverse proxy', () => {
+  it.each([
+    [true, 'https://relay.example/time'],
+    [false, undefined],
+  ])('with trustProxy %s, the MPD UTCTiming follows X-Forwarded-Proto/Host: %s', async (trustProxy, want) => {
+    const t = await startServer({ analyzers: [], trustProxy });
+    try {
+      const pub = new TestPublisher(t.wsUrl, 'proxied');
+      await pub.hello(fixtureMimeTypes.h264);
+      const sending = pub.sendPaced(await fixture('h264'), 16 * 1024, 20);
+      const res = await fetch(`${t.url}/live/proxied/manifest.mpd`, {
+        headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'relay.example' },
+      });
+      const mpd = await res.text();
+      const timing = /<UTCTiming\b[^>]*\svalue="([^"]*)"/.exec(mpd)?.[1];
+      expect(timing).toBe(want ?? `${t.url}/time`);
+      await sending;
+      await pub.end();
+    } finally {
+      await t.close();
+    }
   });
 });

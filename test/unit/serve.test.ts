@@ -54,6 +54,16 @@ describe('parseServeArgs', () => {
     });
   });
 
+  it.each([
+    [['--trust-proxy', 'true'], {}, true],
+    [['--trust-proxy', 'false'], {}, false],
+    [['--trust-proxy', '127.0.0.1,10.0.0.0/8'], {}, '127.0.0.1,10.0.0.0/8'],
+    [[], { TRUST_PROXY: 'true' }, true],
+  ] as const)('reads --trust-proxy %j / env %j', (argv, env, want) => {
+    const r = parseServeArgs(argv, env);
+    expect(r.help === false && r.config.trustProxy).toBe(want);
+  });
+
   it('accepts --flag=value', () => {
     const result = parseServeArgs(['--port=0', '--host=::'], {});
     expect(result).toMatchObject({ config: { port: 0, host: '::' } });
