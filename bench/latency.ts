@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { locateFfmpeg } from '../src/util/ffmpeg-locate.ts';
+import { locateFfmpeg } from '../src/ffmpeg/ffmpeg-locate.ts';
 import {
   launchBenchBrowser,
   startClockPublisher,

@@ -15,10 +15,15 @@ export type {
 } from './analysis/types.ts';
 export type { StreamInfo } from './api/stream-info.ts';
 export {
+  type CreateServerOptions,
+  createServer,
+  type DashrelayServer,
+} from './app/create-server.ts';
+export { defaultAnalyzers } from './app/default-analyzers.ts';
+export {
   defaultServerConfig,
   type LatencyMode,
   latencyProfiles,
   type ServerConfig,
 } from './config/config.ts';
 export { createError, DashrelayError, type ErrorCode, errorCatalogue } from './errors/errors.ts';
-export { type CreateServerOptions, createServer, type DashrelayServer } from './server.ts';

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import type { AnalysisPlugin } from '../src/analysis/types.ts';
-import { type CreateServerOptions, createServer, type DashrelayServer } from '../src/server.ts';
-import { x264LiveArgs } from '../src/util/ffmpeg-common-args.ts';
-import { type FfmpegBinary, locateFfmpeg } from '../src/util/ffmpeg-locate.ts';
+import { type CreateServerOptions, createRelayServer, type RelayServer } from '../src/app/create-server.ts';
+import { x264LiveArgs } from '../src/ffmpeg/ffmpeg-common-args.ts';
+import { type FfmpegBinary, locateFfmpeg } from '../src/ffmpeg/ffmpeg-locate.ts';
 
 const run = promisify(execFile);
 let ffmpegPromise: Promise<FfmpegBinary> | undefined;
@@ -22,7 +22,7 @@ export function ffmpeg(): Promise<FfmpegBinary> {
 }
 
 export interface TestServer {
-  readonly server: DashrelayServer;
+  readonly server: RelayServer;
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
   /** `ws://127.0.0.1:<port>` */
@@ -36,7 +36,7 @@ export async function startServer(
   options: CreateServerOptions & { analyzers?: readonly AnalysisPlugin[] } = {},
 ): Promise<TestServer> {
   const outputDir = await mkdtemp(join(tmpdir(), 'dashrelay-test-'));
-  const server = await createServer({
+  const server = await createRelayServer({
     port: 0,
     outputDir,
     logger: process.env.TEST_LOG ? { level: 'debug' } : false,

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { MediaSink } from '../contracts/sink.ts';
-import { matroskaStdinInput } from '../util/ffmpeg-common-args.ts';
+import { matroskaStdinInput } from '../ffmpeg/ffmpeg-common-args.ts';
 import { PluginHost } from './plugin-host.ts';
 import { PnmParser } from './pnm-parser.ts';
 import type { AnalysisEvent, AnalysisLogger, AnalysisPlugin, FrameFormat } from './types.ts';

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { createError } from '../errors/errors.ts';
+import { httpErrorHandler } from '../errors/http-error-handler.ts';
 import { createSseWriter } from './sse-writer.ts';
 import type { StreamInfo } from './stream-info.ts';
 
@@ -35,6 +36,7 @@ const streamParams = {
  * feed `GET /api/streams/:stream/events/live` (Server-Sent Events, WHATWG HTML §9.2).
  */
 export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, opts) => {
+  app.setErrorHandler(httpErrorHandler);
   const { source } = opts;
   const feeds = new Set<() => void>();
   // Open SSE responses would hold the server's close() forever.
@@ -50,11 +52,10 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, opts)
   app.get<{ Params: { stream: string } }>(
     '/api/streams/:stream',
     { schema: { params: streamParams } },
-    async (req, reply) => {
+    async (req) => {
       const info = source.get(req.params.stream);
       if (info) return info;
-      const err = createError('DR_ERR_STREAM_NOT_FOUND', req.params.stream);
-      return reply.code(404).send({ code: err.code, message: err.message });
+      throw createError('DR_ERR_STREAM_NOT_FOUND', req.params.stream);
     },
   );
 

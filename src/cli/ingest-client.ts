@@ -105,8 +105,8 @@ export class IngestClient {
 
   private dispatch(text: string): void {
     const msg = parseServerMessage(text);
-    if (!msg) return this.events.onUnknownMessage?.(text);
-    if (msg.type === 'ready') this.events.onReady(msg);
+    if (!msg) this.events.onUnknownMessage?.(text);
+    else if (msg.type === 'ready') this.events.onReady(msg);
     else if (msg.type === 'status') this.events.onStatus?.(msg);
     else if (msg.type === 'warning') this.events.onWarning?.(msg);
     else this.events.onError?.(msg);

@@ -1,4 +1,4 @@
-import { x264LiveArgs } from '../util/ffmpeg-common-args.ts';
+import { x264LiveArgs } from '../ffmpeg/ffmpeg-common-args.ts';
 
 /** ffmpeg arguments and hello for `dashrelay publish` (pure, unit-tested). */
 export type PublishVideoCodec = 'h264' | 'vp8' | 'copy';

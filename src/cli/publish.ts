@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { locateFfmpeg } from '../util/ffmpeg-locate.ts';
+import { locateFfmpeg } from '../ffmpeg/ffmpeg-locate.ts';
 import { isValidStreamName } from '../util/stream-name.ts';
 import { IngestClient } from './ingest-client.ts';
 import {

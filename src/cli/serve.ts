@@ -2,9 +2,10 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AnalysisPlugin } from '../analysis/types.ts';
+import { createRelayServer } from '../app/create-server.ts';
+import { defaultAnalyzers } from '../app/default-analyzers.ts';
 import { defaultServerConfig, latencyModes, type ServerConfig } from '../config/config.ts';
 import { createError } from '../errors/errors.ts';
-import { createServer } from '../server.ts';
 import { UsageError } from './usage-error.ts';
 
 export const serveHelp = `Usage: dashrelay serve [options]
@@ -129,12 +130,11 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     console.log(serveHelp);
     return 0;
   }
-  const { createMotionPlugin } = await import('../analysis/motion-plugin.ts');
   const analyzers = parsed.noAnalysis
     ? []
-    : [createMotionPlugin(), ...(await Promise.all(parsed.analyzers.map(loadAnalyzer)))];
+    : [...defaultAnalyzers(), ...(await Promise.all(parsed.analyzers.map(loadAnalyzer)))];
   const pretty = process.env.LOG_FORMAT !== 'json';
-  const server = await createServer({
+  const server = await createRelayServer({
     ...parsed.config,
     analyzers,
     logger: pretty

@@ -1,5 +1,7 @@
+import type { MediaDescription } from './media.ts';
+
 /**
- * A consumer of one session's container bytes (packager, archive, analysis decoder).
+ * A consumer of one session's container bytes (packager, archive, analysis decoder, demuxer).
  *
  * `write` follows Node's Writable contract: `false` means "stop until `onDrain` fires". A sink that
  * must not lose bytes (the archive, ffmpeg stdin) returns false to slow the publisher down; a sink
@@ -20,17 +22,31 @@ export interface MediaSink {
   close(): Promise<void>;
 }
 
-/** Session metadata the sinks and the API read. */
-export interface SessionInfo {
+/**
+ * What an ingest knows of a new publisher, in terms of no protocol: every ingest (WebSocket, and later
+ * RTMP, RTSP) opens its session with one of these.
+ */
+export interface PublishRequest {
   readonly stream: string;
-  readonly sessionId: string;
-  /** Session start, ms since the epoch. */
-  readonly startedAtMs: number;
-  /** The publisher's mimeType, e.g. `video/x-matroska;codecs=avc1,opus`. */
-  readonly mimeType: string;
-  /** Publisher hints from `hello`. */
+  /** The ingest it came by, for logs and the API (`websocket`). */
+  readonly protocol: string;
+  /** The container and codecs of the bytes the session will receive. */
+  readonly media: MediaDescription;
+  /** The publisher's own description of its bytes, when it gave one (MediaRecorder's mimeType). */
+  readonly mimeType?: string | undefined;
+  /** Keyframe interval the publisher promises, ms. */
   readonly keyframeIntervalMs?: number | undefined;
+  /** Picture size in pixels and frame rate, as the publisher announced them. */
   readonly width?: number | undefined;
   readonly height?: number | undefined;
   readonly fps?: number | undefined;
+  /** The publisher's software, for logs. */
+  readonly client?: string | undefined;
+}
+
+/** Session metadata the sinks and the API read. */
+export interface SessionInfo extends PublishRequest {
+  readonly sessionId: string;
+  /** Session start, ms since the epoch. */
+  readonly startedAtMs: number;
 }

@@ -1,55 +1,84 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { SessionInfo } from '../contracts/sink.ts';
+import type { PublishRequest } from '../contracts/sink.ts';
 import { createError } from '../errors/errors.ts';
 import { Session } from './session.ts';
 
-/** Attaches the sinks to a new session (the composition root decides which). */
-export type SessionSetup = (session: Session) => void | Promise<void>;
+/**
+ * Attaches the sinks to a new session and returns what the composition root keeps about it (the
+ * registry stores it beside the session without knowing what it is).
+ */
+export type SessionSetup<T> = (session: Session) => T | Promise<T>;
+
+/** A live stream: its session and what the setup attached to it. */
+export interface LiveEntry<T> {
+  readonly session: Session;
+  readonly attached: T;
+}
 
 /**
- * The one place that knows what is live: stream name → current session. At most one publisher per name.
+ * The one place that knows what is live: stream name → current session and what was attached to it.
+ * At most one publisher per name. It knows nothing of protocols or packagers.
  */
-export class StreamRegistry extends EventEmitter<{ started: [Session]; ended: [Session] }> {
+export class StreamRegistry<T = void> extends EventEmitter<{
+  started: [LiveEntry<T>];
+  ended: [Session];
+}> {
   private readonly sessions = new Map<string, Session>();
+  private readonly entries = new Map<Session, LiveEntry<T>>();
 
-  constructor(private readonly setup: SessionSetup) {
+  constructor(private readonly setup: SessionSetup<T>) {
     super();
     this.setMaxListeners(0);
   }
 
+  /** The session publishing `stream`, also while its setup runs. */
   get(stream: string): Session | undefined {
     return this.sessions.get(stream);
   }
 
-  list(): Session[] {
-    return [...this.sessions.values()];
+  /** The live stream `stream`, once its setup completed. */
+  entry(stream: string): LiveEntry<T> | undefined {
+    const session = this.sessions.get(stream);
+    return session ? this.entries.get(session) : undefined;
+  }
+
+  /** Every live stream whose setup completed. */
+  list(): LiveEntry<T>[] {
+    return [...this.entries.values()];
   }
 
   /**
-   * Claims `info.stream` and starts a session with its sinks attached.
-   * @throws DashrelayError `DR_ERR_INGEST_STREAM_BUSY` when the name already has a publisher.
+   * Claims `request.stream` and starts a session with its sinks attached.
+   * @throws DashrelayError `DR_ERR_INGEST_STREAM_BUSY` when the name already has a publisher; whatever the
+   * setup throws (the session is ended first).
    */
-  async open(info: Omit<SessionInfo, 'sessionId' | 'startedAtMs'>): Promise<Session> {
-    if (this.sessions.has(info.stream)) throw createError('DR_ERR_INGEST_STREAM_BUSY', info.stream);
-    const session = new Session({ ...info, sessionId: randomUUID(), startedAtMs: Date.now() });
-    this.sessions.set(info.stream, session);
+  async open(request: PublishRequest): Promise<Session> {
+    if (this.sessions.has(request.stream)) throw createError('DR_ERR_INGEST_STREAM_BUSY', request.stream);
+    const session = new Session({ ...request, sessionId: randomUUID(), startedAtMs: Date.now() });
+    this.sessions.set(request.stream, session);
     session.once('ended', () => {
-      if (this.sessions.get(info.stream) === session) this.sessions.delete(info.stream);
-      this.emit('ended', session);
+      if (this.sessions.get(request.stream) === session) this.sessions.delete(request.stream);
+      const wasLive = this.entries.delete(session);
+      if (wasLive) this.emit('ended', session);
     });
+    let attached: T;
     try {
-      await this.setup(session);
+      attached = await this.setup(session);
     } catch (err) {
       await session.end();
       throw err;
     }
-    this.emit('started', session);
+    const entry = { session, attached };
+    if (!session.ended) {
+      this.entries.set(session, entry);
+      this.emit('started', entry);
+    }
     return session;
   }
 
   /** Ends every session (shutdown). */
   async closeAll(): Promise<void> {
-    await Promise.allSettled(this.list().map((s) => s.end()));
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.end()));
   }
 }

@@ -67,6 +67,7 @@ export const errorCatalogue = {
   // HTTP API / origin
   DR_ERR_STREAM_NOT_FOUND: { message: 'No live stream named %s', status: 404 },
   DR_ERR_SEGMENT_NOT_FOUND: { message: 'No such segment %s', status: 404 },
+  DR_ERR_API_BAD_REQUEST: { message: 'Bad request: %s', status: 400 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

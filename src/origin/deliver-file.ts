@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { LiveFile } from './segment-store.ts';
+import type { LiveFile } from '../live/live-file.ts';
 
 /** Per-stream delivery counters, reported by the API and the fan-out benchmark. */
 export interface DeliveryCounters {

@@ -1,29 +1,15 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
+import type { PublishedManifest, SegmentKind } from '../contracts/segments.ts';
 import { createError } from '../errors/errors.ts';
+import { httpErrorHandler } from '../errors/http-error-handler.ts';
+import type { LiveFile } from '../live/live-file.ts';
+import { manifestFileName, type SegmentStore } from '../live/segment-store.ts';
 import { isValidStreamName } from '../util/stream-name.ts';
 import { type DeliveryCounters, deliverFile } from './deliver-file.ts';
-import { rewriteManifest } from './manifest-rewrite.ts';
-import { type LiveFile, parsePackagerFileName, type SegmentStore } from './segment-store.ts';
 
-/** What the origin needs from the rest of the server: the live streams' stores. */
+/** What the origin needs from the rest of the server: a live stream's output and its counters. */
 export interface LiveStoreLookup {
-  store(stream: string):
-    | {
-        store: SegmentStore;
-        counters: DeliveryCounters;
-        /**
-         * When media time 0 reached the server, ms since the epoch. Replaces the MPD's
-         * availabilityStartTime, which ffmpeg sets to when its muxer saw the first packet: later by the
-         * probe and start-up time, which would otherwise become latency for the whole session.
-         */
-        mediaStartMs?: number | undefined;
-        /**
-         * Measured segment duration per Representation id, seconds (SegmentTemplate@duration); asked
-         * only when a manifest is served.
-         */
-        segmentDurationsSec?: (() => ReadonlyMap<number, number>) | undefined;
-      }
-    | undefined;
+  store(stream: string): { store: SegmentStore; counters: DeliveryCounters } | undefined;
 }
 
 export interface OriginPluginOptions {
@@ -34,8 +20,6 @@ export interface OriginPluginOptions {
   readonly holdStartMs: number;
   /** Per-viewer response backlog bound, bytes. */
   readonly maxViewerBufferBytes: number;
-  /** UTCTiming URL written by ffmpeg; replaced per request by this server's own `/time`. */
-  readonly packagerUtcTimingUrl: string;
 }
 
 const corsHeaders = { 'Access-Control-Allow-Origin': '*', 'Timing-Allow-Origin': '*' };
@@ -54,6 +38,7 @@ const segmentHeaders = {
  * `availabilityTimeOffset`, chunked transfer).
  */
 export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app, opts) => {
+  app.setErrorHandler(httpErrorHandler);
   app.get('/time', async (_req, reply) => {
     reply.header('Cache-Control', 'no-store').headers(corsHeaders).type('text/plain');
     return new Date().toISOString();
@@ -70,50 +55,38 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
 
   app.get<{ Params: { stream: string; file: string } }>('/live/:stream/:file', async (req, reply) => {
     const { stream, file: name } = req.params;
-    const parsed = parsePackagerFileName(name);
     const live = isValidStreamName(stream) ? opts.lookup.store(stream) : undefined;
-    if (!live) return notFound(reply, 'DR_ERR_STREAM_NOT_FOUND', stream);
-    if (!parsed) return notFound(reply, 'DR_ERR_SEGMENT_NOT_FOUND', name);
+    if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
     const { store, counters } = live;
 
-    if (parsed.kind === 'manifest') {
-      const body = store.manifest ?? (await waitForManifest(store, opts.holdStartMs));
-      if (!body) return notFound(reply, 'DR_ERR_SEGMENT_NOT_FOUND', name);
-      const timeUrl = `${req.protocol}://${req.host}/time`;
+    if (name === manifestFileName) {
+      const manifest = store.manifest ?? (await waitForManifest(store, opts.holdStartMs));
+      if (!manifest) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
       reply
         .headers(corsHeaders)
         .header('Cache-Control', 'no-cache')
         .type('application/dash+xml')
-        .send(
-          rewriteManifest(body.toString('utf8'), {
-            packagerTimingUrl: opts.packagerUtcTimingUrl,
-            publicTimingUrl: timeUrl,
-            mediaStartMs: live.mediaStartMs,
-            segmentDurationsSec: live.segmentDurationsSec?.(),
-          }),
-        );
+        // req.protocol and req.host follow X-Forwarded-* when the server trusts its proxy (trustProxy).
+        .send(manifest.render({ timingUrl: `${req.protocol}://${req.host}/time` }));
       return reply;
     }
 
+    const kind = store.classify(name);
+    if (!kind) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
     let file = store.get(name);
     if (!file) {
-      const holdMs = holdTimeFor(store, parsed, opts);
+      const holdMs = holdTimeFor(store, kind, opts);
       if (holdMs > 0) file = await waitForFile(store, name, holdMs);
     }
-    if (!file || file.aborted) return notFound(reply, 'DR_ERR_SEGMENT_NOT_FOUND', name);
+    if (!file || file.aborted) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
     reply.hijack();
     deliverFile(file, reply.raw, segmentHeaders, opts.maxViewerBufferBytes, counters);
     return reply;
   });
 };
 
-function holdTimeFor(
-  store: SegmentStore,
-  parsed: Exclude<ReturnType<typeof parsePackagerFileName>, undefined>,
-  opts: OriginPluginOptions,
-): number {
+function holdTimeFor(store: SegmentStore, parsed: SegmentKind, opts: OriginPluginOptions): number {
   if (parsed.kind === 'init') return opts.holdStartMs;
-  if (parsed.kind !== 'media') return 0;
   const newest = store.newestSegmentNumber(parsed.representation);
   if (newest === undefined) return parsed.number <= 3 ? opts.holdStartMs : 0;
   // Only the next couple of segments are worth waiting for; older ones left the window for good.
@@ -136,24 +109,14 @@ function waitForFile(store: SegmentStore, name: string, timeoutMs: number): Prom
   });
 }
 
-function waitForManifest(store: SegmentStore, timeoutMs: number): Promise<Buffer | undefined> {
+function waitForManifest(store: SegmentStore, timeoutMs: number): Promise<PublishedManifest | undefined> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => done(undefined), timeoutMs);
-    const done = (body: Buffer | undefined): void => {
+    const done = (body: PublishedManifest | undefined): void => {
       clearTimeout(timer);
       store.off('manifest', done);
       resolve(body);
     };
     store.on('manifest', done);
   });
-}
-
-function notFound(
-  reply: FastifyReply,
-  code: 'DR_ERR_STREAM_NOT_FOUND' | 'DR_ERR_SEGMENT_NOT_FOUND',
-  what: string,
-) {
-  const err = createError(code, what);
-  reply.headers(corsHeaders).code(404).send({ code: err.code, message: err.message });
-  return reply;
 }

@@ -143,7 +143,7 @@ describe('ingest refuses bad input with clear errors and leaves other streams al
   it('closes a WebSocket opened on another path without starting a session', async () => {
     const ws = new WebSocket(`${t.wsUrl}/nope/x`);
     await new Promise((resolve) => ws.on('close', resolve));
-    expect(t.server.registry.list().map((s) => s.info.stream)).not.toContain('x');
+    expect(t.server.registry.list().map((e) => e.session.info.stream)).not.toContain('x');
   });
 });
 

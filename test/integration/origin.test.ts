@@ -2,10 +2,12 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SegmentStore } from '../../src/live/segment-store.ts';
 import { createDeliveryCounters, type DeliveryCounters } from '../../src/origin/deliver-file.ts';
 import { originPlugin } from '../../src/origin/origin-plugin.ts';
-import { PackagerReceiver } from '../../src/origin/packager-receiver.ts';
-import { SegmentStore } from '../../src/origin/segment-store.ts';
+import { ffmpegDashNaming } from '../../src/packager/ffmpeg/file-names.ts';
+import { rewriteManifest } from '../../src/packager/ffmpeg/manifest-rewrite.ts';
+import { PutReceiver } from '../../src/packager/ffmpeg/put-receiver.ts';
 import { eventually, fixture, fixtureMimeTypes, sleep, startServer, TestPublisher } from '../_setup.ts';
 
 /** An upload like ffmpeg's: PUT with chunked transfer encoding, body written piece by piece. */
@@ -53,25 +55,37 @@ function get(url: string, onData?: (chunk: Buffer) => void) {
 
 describe('origin: in-memory live delivery of the packager output', () => {
   let app: FastifyInstance;
-  let receiver: PackagerReceiver;
+  let receiver: PutReceiver;
   let store: SegmentStore;
   let counters: DeliveryCounters;
   let base: string;
   let put: string;
 
   beforeEach(async () => {
-    receiver = new PackagerReceiver();
+    receiver = new PutReceiver();
     await receiver.start();
-    store = new SegmentStore('cam');
+    store = new SegmentStore('cam', { naming: ffmpegDashNaming });
     counters = createDeliveryCounters();
-    put = receiver.register(store).baseUrl;
+    // What the ffmpeg packager registers: segments into the store, the MPD rendered per viewer.
+    put = receiver.register({
+      begin: (name) => store.begin(name),
+      remove: (name) => store.remove(name),
+      manifest: (raw) =>
+        store.publishManifest({
+          raw,
+          render: (view) =>
+            rewriteManifest(raw.toString(), {
+              packagerTimingUrl: 'http://127.0.0.1:1/time',
+              publicTimingUrl: view.timingUrl,
+            }),
+        }),
+    }).baseUrl;
     app = Fastify({ forceCloseConnections: true });
     await app.register(originPlugin, {
       lookup: { store: (s) => (s === 'cam' ? { store, counters } : undefined) },
       holdSegmentMs: 400,
       holdStartMs: 400,
       maxViewerBufferBytes: 1024 * 1024,
-      packagerUtcTimingUrl: 'http://127.0.0.1:1/time',
     });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });

@@ -1,0 +1,186 @@
+import { createRequire } from 'node:module';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import { EventLog } from '../analysis/event-log.ts';
+import type { AnalysisPlugin } from '../analysis/types.ts';
+import { apiPlugin } from '../api/api-plugin.ts';
+import { latencyProfiles, resolveConfig, type ServerConfig } from '../config/config.ts';
+import { StreamRegistry } from '../core/registry.ts';
+import { httpErrorHandler } from '../errors/http-error-handler.ts';
+import { type FfmpegBinary, locateFfmpeg } from '../ffmpeg/ffmpeg-locate.ts';
+import { closeAllPublishers, wsIngestPlugin } from '../ingest/websocket/ws-ingest-plugin.ts';
+import { originPlugin } from '../origin/origin-plugin.ts';
+import { PutReceiver } from '../packager/ffmpeg/put-receiver.ts';
+import { defaultAnalyzers } from './default-analyzers.ts';
+import { type LiveStream, toStreamInfo } from './live-stream.ts';
+import { createSessionSetup } from './session-setup.ts';
+
+export interface CreateServerOptions extends Partial<ServerConfig> {
+  /** Analysis plugins. Default: {@link defaultAnalyzers} (the built-in `motion`). Pass `[]` to turn analysis off. */
+  readonly analyzers?: readonly AnalysisPlugin[];
+  /** fastify (pino) logger options; `false` silences. Default: info level. */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** A located ffmpeg; skips the start-up check (tests). */
+  readonly ffmpeg?: FfmpegBinary;
+}
+
+/** A running dashrelay server (the public API's view). */
+export interface DashrelayServer {
+  readonly app: FastifyInstance;
+  readonly config: Readonly<ServerConfig>;
+  readonly ffmpeg: FfmpegBinary;
+  /** Starts listening; resolves to the base URL (`http://127.0.0.1:8080`). */
+  listen(): Promise<string>;
+  /** Graceful stop: publishers told (1001), ffmpeg stopped after its last segment, archives closed. */
+  close(): Promise<void>;
+}
+
+/** The server with its internals, for the CLI, tests and benchmarks of this package. */
+export interface RelayServer extends DashrelayServer {
+  readonly registry: StreamRegistry<LiveStream>;
+  readonly events: EventLog;
+  /** What a live session owns (packager, archive, analysis, live store), once set up. */
+  live(stream: string): LiveStream | undefined;
+}
+
+/** `static/` beside `src/` or `dist/`. */
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The composition root: the one place that wires ingest, the session tee and its sinks (packager,
+ * archive, analysis, media clock), the origin, the API and the pages. Adding an ingest protocol or a
+ * packager means a folder of its own and a line here.
+ * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`.
+ */
+export async function createRelayServer(options: CreateServerOptions = {}): Promise<RelayServer> {
+  const { analyzers, logger, ffmpeg: givenFfmpeg, ...overrides } = options;
+  const config = resolveConfig(overrides);
+  const ffmpeg = givenFfmpeg ?? (await locateFfmpeg(config.ffmpegPath));
+  const profile = latencyProfiles[config.latency];
+  const outputDir = resolve(config.outputDir);
+  const events = new EventLog(config.eventHistory);
+  const receiver = new PutReceiver();
+  await receiver.start();
+  let publicBaseUrl = `http://127.0.0.1:${config.port}`;
+
+  // Per-request logs would be one line per CMAF segment request per viewer: sessions are logged instead.
+  const app = Fastify({
+    logger: logger ?? { level: 'info' },
+    forceCloseConnections: true,
+    trustProxy: config.trustProxy,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.setErrorHandler(httpErrorHandler);
+
+  const registry = new StreamRegistry(
+    createSessionSetup({
+      config,
+      profile,
+      ffmpeg,
+      plugins: analyzers ?? defaultAnalyzers(),
+      outputDir,
+      receiver,
+      events,
+      log: app.log,
+      publicBaseUrl: () => publicBaseUrl,
+    }),
+  );
+  const live = (stream: string): LiveStream | undefined => registry.entry(stream)?.attached;
+
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: config.maxMessageBytes },
+    preClose(done) {
+      closeAllPublishers(this.websocketServer.clients);
+      this.websocketServer.close();
+      done();
+    },
+  });
+  await app.register(wsIngestPlugin, {
+    openSession: async (request) => {
+      const session = await registry.open(request);
+      const archive = live(request.stream)?.archive.path;
+      return { session, archive: archive ? relative(outputDir, archive) : '' };
+    },
+  });
+  await app.register(originPlugin, {
+    lookup: { store: (stream) => live(stream) },
+    holdSegmentMs: Math.round(profile.segmentDurationMs * 1.5),
+    holdStartMs: 5000,
+    maxViewerBufferBytes: config.maxViewerBufferBytes,
+  });
+  await app.register(apiPlugin, {
+    source: {
+      list: () => registry.list().map((e) => toStreamInfo(e.attached)),
+      get: (stream) => {
+        const l = live(stream);
+        return l ? toStreamInfo(l) : undefined;
+      },
+      recentEvents: (stream) => events.recent(stream),
+      subscribe: (stream, onEvent, onState) => {
+        const ev = (e: { stream: string }): void => {
+          if (e.stream === stream) onEvent(e);
+        };
+        const started = (e: { attached: LiveStream }): void => {
+          if (e.attached.session.info.stream === stream) onState(toStreamInfo(e.attached));
+        };
+        const ended = (s: { info: { stream: string } }): void => {
+          if (s.info.stream === stream) onState(undefined);
+        };
+        events.on('event', ev);
+        registry.on('started', started);
+        registry.on('ended', ended);
+        return () => {
+          events.off('event', ev);
+          registry.off('started', started);
+          registry.off('ended', ended);
+        };
+      },
+    },
+  });
+  // dashjs's "require" export is its UMD bundle (dist/modern/umd/dash.all.min.js): served as is, no CDN.
+  const dashjsFile = createRequire(import.meta.url).resolve('dashjs');
+  app.get('/vendor/dash.all.min.js', (_req, reply) => {
+    reply.header('Cache-Control', 'public, max-age=3600');
+    return reply.sendFile(basename(dashjsFile), dirname(dashjsFile));
+  });
+  await app.register(fastifyStatic, { root: join(packageRoot, 'static'), index: 'index.html' });
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    config,
+    ffmpeg,
+    registry,
+    events,
+    live,
+    async listen() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      const port = Number(new URL(address).port);
+      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      publicBaseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      return publicBaseUrl;
+    },
+    close() {
+      closing ??= (async () => {
+        // preClose tells publishers (1001) and ends the SSE feeds; then sessions finish their last segment.
+        const appClosed = app.close();
+        await registry.closeAll();
+        await appClosed;
+        await receiver.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Builds a dashrelay server: WebSocket ingest, the per-session tee (packager, archive, analysis), the
+ * low-latency origin, the API and the pages. Call `listen()` to start it.
+ * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`.
+ */
+export async function createServer(options: CreateServerOptions = {}): Promise<DashrelayServer> {
+  return createRelayServer(options);
+}

@@ -1,0 +1,144 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AnalysisSink } from '../analysis/analysis-sink.ts';
+import type { EventLog } from '../analysis/event-log.ts';
+import type { AnalysisPlugin } from '../analysis/types.ts';
+import { ArchiveSink } from '../archive/archive-sink.ts';
+import type { LatencyProfile, ServerConfig } from '../config/config.ts';
+import type { ParentLogger } from '../contracts/logger.ts';
+import type { SessionSetup } from '../core/registry.ts';
+import type { Session } from '../core/session.ts';
+import { createError } from '../errors/errors.ts';
+import type { FfmpegBinary } from '../ffmpeg/ffmpeg-locate.ts';
+import { SegmentStore } from '../live/segment-store.ts';
+import { MediaClock } from '../media/media-clock.ts';
+import { createDeliveryCounters } from '../origin/deliver-file.ts';
+import { FfmpegPackager } from '../packager/ffmpeg/ffmpeg-packager.ts';
+import { ffmpegDashNaming } from '../packager/ffmpeg/file-names.ts';
+import type { PutReceiver } from '../packager/ffmpeg/put-receiver.ts';
+import { rateLimited } from '../util/rate-limit.ts';
+import type { LiveStream } from './live-stream.ts';
+
+/** What wiring a session needs from the server. */
+export interface SessionSetupDeps {
+  readonly config: Readonly<ServerConfig>;
+  readonly profile: LatencyProfile;
+  readonly ffmpeg: FfmpegBinary;
+  readonly plugins: readonly AnalysisPlugin[];
+  /** Absolute output directory. */
+  readonly outputDir: string;
+  readonly receiver: PutReceiver;
+  readonly events: EventLog;
+  readonly log: ParentLogger;
+  /** The server's public base URL (known once it listens), for the MPD's UTCTiming. */
+  readonly publicBaseUrl: () => string;
+}
+
+/**
+ * The per-session composition: the live output store, then the sinks of the tee in the order they
+ * matter (archive, packager, analysis, media clock). Everything a session opens is released when it
+ * ends, also when the set-up itself fails half way.
+ */
+export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStream> {
+  const { config, profile, ffmpeg, plugins, outputDir, receiver, events, log } = deps;
+  return async (session: Session): Promise<LiveStream> => {
+    const { stream, media } = session.info;
+    const slog = log.child({ stream, session: session.info.sessionId });
+    const liveDir = join(outputDir, stream, 'live');
+    // A fresh session starts a fresh timeline: segments of the previous one must not be served or mixed in.
+    await rm(liveDir, { recursive: true, force: true }).catch((err: Error) => {
+      throw createError('DR_ERR_OUTPUT_DIR', liveDir, err);
+    });
+    const store = new SegmentStore(stream, {
+      naming: ffmpegDashNaming,
+      diskDir: liveDir,
+      onDiskError: rateLimited(10_000, (suppressed, err: Error) =>
+        slog.warn(
+          { err, suppressed },
+          'could not write the DASH copy on disk (live delivery continues from memory)',
+        ),
+      ),
+    });
+    // Registered before anything below can fail, so a failed setup (which ends the session) releases it too.
+    session.once('ended', () => void store.close());
+    const archive = await ArchiveSink.open({
+      dir: join(outputDir, stream, 'archive'),
+      startedAtMs: session.info.startedAtMs,
+      extension: media.container === 'webm' ? 'webm' : 'mkv',
+      highWaterBytes: config.sinkHighWaterBytes,
+      onError: (err) => {
+        slog.error({ err }, 'archive write failed; ending the session so no byte goes unrecorded');
+        session.emit('fatal', err);
+      },
+    });
+    // Closing is idempotent; this covers a set-up that fails before the archive is attached.
+    session.once('ended', () => void archive.close());
+    const clock = new MediaClock();
+    const packager = new FfmpegPackager({
+      ffmpegPath: ffmpeg.path,
+      media,
+      keyframeIntervalMs: session.info.keyframeIntervalMs,
+      profile,
+      receiver,
+      store,
+      utcTimingUrl: `${deps.publicBaseUrl()}/time`,
+      mediaStartMs: () => clock.mediaStartMs ?? session.firstByteAtMs,
+      highWaterBytes: config.sinkHighWaterBytes,
+      // ffmpeg repeats some warnings per packet; one a second is enough to diagnose.
+      onStderrLine: rateLimited(1000, (suppressed, line: string) =>
+        slog.warn({ suppressed }, `ffmpeg: ${line}`),
+      ),
+      onUnexpectedExit: (exit) => {
+        const why = `${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}: ${lastLine(exit.stderrTail)}`;
+        const err = createError('DR_ERR_PACKAGER_EXITED', why);
+        slog.error(err.message);
+        session.state.packager = 'exited';
+        session.emit('warning', { code: err.code, message: err.message });
+      },
+    });
+    session.state.packager = 'starting';
+    session.once('ended', () => void packager.close());
+    store.once('started', () => {
+      session.state.packager = packager.state;
+    });
+    const analysis =
+      plugins.length === 0
+        ? undefined
+        : new AnalysisSink({
+            stream,
+            ffmpegPath: ffmpeg.path,
+            plugins,
+            fps: config.analysisFps,
+            widthPx: config.analysisWidthPx,
+            queueFrames: config.analysisQueueFrames,
+            emit: (event) => events.add(event),
+            log: (component) => slog.child({ component }),
+            onDecoderStopped: (reason) => {
+              const err = createError('DR_ERR_ANALYSIS_DECODER', reason);
+              slog.warn(err.message);
+            },
+          });
+    // The archive first: it is the sink that must never miss a byte.
+    session.attach(archive);
+    session.attach(packager);
+    if (analysis) session.attach(analysis);
+    session.attach(clock);
+    session.once('ended', () => {
+      slog.info({ bytes: session.bytesReceived, archive: archive.path }, 'session ended, archive closed');
+    });
+    return {
+      clock,
+      latency: { mode: config.latency, profile },
+      session,
+      store,
+      counters: createDeliveryCounters(),
+      packager,
+      archive,
+      analysis,
+    };
+  };
+}
+
+function lastLine(text: string): string {
+  return text.split('\n').filter(Boolean).pop() ?? 'no message';
+}

@@ -1,0 +1,113 @@
+import type { LatencyProfile } from '../../config/config.ts';
+import type { MediaDescription } from '../../contracts/media.ts';
+import type { PackagerState, StreamPackager } from '../../contracts/packager.ts';
+import type { ManifestView } from '../../contracts/segments.ts';
+import { type FfmpegExit, FfmpegProcess } from '../../ffmpeg/ffmpeg-process.ts';
+import type { SegmentStore } from '../../live/segment-store.ts';
+import { buildPackagerArgs } from './dash-args.ts';
+import { rewriteManifest } from './manifest-rewrite.ts';
+import type { PutReceiver } from './put-receiver.ts';
+import { SegmentTiming } from './segment-timing.ts';
+
+export interface FfmpegPackagerOptions {
+  readonly ffmpegPath: string;
+  readonly media: MediaDescription;
+  /** Keyframe interval the publisher promises, ms; H.264 is copied only when it fits a segment. */
+  readonly keyframeIntervalMs?: number | undefined;
+  readonly profile: LatencyProfile;
+  /** Where ffmpeg's uploads go (one per server). */
+  readonly receiver: PutReceiver;
+  /** The session's live output, which the origin serves. */
+  readonly store: SegmentStore;
+  /** UTCTiming URL given to ffmpeg (kept in the disk copy; viewers get their own). */
+  readonly utcTimingUrl: string;
+  /**
+   * Wall-clock time of media time 0, ms since the epoch, once known (the media clock): replaces the
+   * MPD's availabilityStartTime, which ffmpeg sets when its muxer saw the first packet, later by its
+   * probe and start-up, which would otherwise become latency for the whole session.
+   */
+  readonly mediaStartMs: () => number | undefined;
+  /** stdin buffer before `write` returns false, bytes. */
+  readonly highWaterBytes: number;
+  /** ffmpeg stderr lines, already rate-limited. */
+  readonly onStderrLine: (line: string) => void;
+  /**
+   * ffmpeg ended on its own while the session was live. `exit.stderrTail` says why. ffmpeg's dash
+   * muxer also dies (SIGFPE) when input ends before the first segment completes; at session end that
+   * is a normal short session and is not reported.
+   */
+  readonly onUnexpectedExit: (exit: FfmpegExit) => void;
+}
+
+/**
+ * The DASH packager on ffmpeg's dash muxer: one fresh ffmpeg per session, fed the publisher's
+ * container bytes on stdin, PUTting CMAF segments and its MPD to the {@link PutReceiver}, which hands
+ * them to the session's {@link SegmentStore}. The MPD served to viewers is ffmpeg's with the live timing
+ * this server knows better (availabilityStartTime from the media clock, measured segment durations).
+ */
+export class FfmpegPackager implements StreamPackager {
+  readonly name = 'packager';
+  state: PackagerState = 'starting';
+  private readonly process: FfmpegProcess;
+  private readonly timing: SegmentTiming;
+  private readonly secret: string;
+
+  constructor(private readonly opts: FfmpegPackagerOptions) {
+    const { store } = opts;
+    this.timing = new SegmentTiming(store);
+    const registered = opts.receiver.register({
+      begin: (name) => store.begin(name),
+      remove: (name) => store.remove(name),
+      manifest: (raw) =>
+        store.publishManifest({ raw, render: (view) => this.renderManifest(raw.toString('utf8'), view) }),
+    });
+    this.secret = registered.secret;
+    store.once('started', () => {
+      if (this.state === 'starting') this.state = 'running';
+    });
+    this.process = new FfmpegProcess({
+      ffmpegPath: opts.ffmpegPath,
+      args: buildPackagerArgs({
+        media: opts.media,
+        keyframeIntervalMs: opts.keyframeIntervalMs,
+        profile: opts.profile,
+        putBaseUrl: registered.baseUrl,
+        utcTimingUrl: opts.utcTimingUrl,
+      }),
+      highWaterBytes: opts.highWaterBytes,
+      onStderrLine: opts.onStderrLine,
+      onExit: (exit) => {
+        this.state = 'exited';
+        if (!exit.requested) opts.onUnexpectedExit(exit);
+      },
+    });
+  }
+
+  /** The ffmpeg process id, while it runs. */
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.process.write(chunk);
+  }
+
+  onDrain(callback: () => void): void {
+    this.process.onDrain(callback);
+  }
+
+  /** Lets ffmpeg finish its last segment, then stops taking uploads. Idempotent. */
+  async close(): Promise<void> {
+    await this.process.stop();
+    this.opts.receiver.unregister(this.secret);
+  }
+
+  private renderManifest(mpd: string, view: ManifestView): string {
+    return rewriteManifest(mpd, {
+      packagerTimingUrl: this.opts.utcTimingUrl,
+      publicTimingUrl: view.timingUrl,
+      mediaStartMs: this.opts.mediaStartMs(),
+      segmentDurationsSec: this.timing.templateDurationsSec(),
+    });
+  }
+}

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { parsePublishArgs } from '../../../src/cli/publish.ts';
+import { UsageError } from '../../../src/cli/usage-error.ts';
+
+const base = ['--stream', 'cam1', '--input', 'movie.mp4'];
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
+
+function options(argv: string[]) {
+  const result = parsePublishArgs(argv);
+  if (result.help) throw new Error('unexpected help');
+  return result;
+}
+
+describe('parsePublishArgs', () => {
+  it('fills the defaults', () => {
+    expect(parsePublishArgs(base)).toEqual({
+      help: false,
+      server: 'http://127.0.0.1:8080',
+      stream: 'cam1',
+      options: {
+        input: 'movie.mp4',
+        inputFormat: undefined,
+        audio: undefined,
+        audioFormat: undefined,
+        noAudio: false,
+        videoCodec: 'h264',
+        realtime: true,
+        loop: false,
+        size: undefined,
+        fps: undefined,
+        keyframeIntervalMs: 1000,
+        durationS: undefined,
+        videoBitrateBps: 2_000_000,
+      },
+    });
+  });
+
+  it('reads every flag', () => {
+    const result = options([
+      '--server',
+      'https://relay.example.com',
+      '--stream',
+      'demo',
+      '--input',
+      'testsrc2=size=1280x720:rate=30',
+      '--input-format',
+      'lavfi',
+      '--audio',
+      'sine=frequency=440',
+      '--audio-format',
+      'lavfi',
+      '--video-codec',
+      'vp8',
+      '--loop',
+      '--size',
+      '640x360',
+      '--fps',
+      '25',
+      '--duration',
+      '10',
+    ]);
+    expect(result.server).toBe('https://relay.example.com');
+    expect(result.stream).toBe('demo');
+    expect(result.options).toMatchObject({
+      input: 'testsrc2=size=1280x720:rate=30',
+      inputFormat: 'lavfi',
+      audio: 'sine=frequency=440',
+      audioFormat: 'lavfi',
+      videoCodec: 'vp8',
+      loop: true,
+      size: '640x360',
+      fps: 25,
+      durationS: 10,
+    });
+  });
+
+  it('reads --no-audio', () => {
+    expect(options([...base, '--no-audio']).options.noAudio).toBe(true);
+  });
+
+  it.each([['--help'], ['-h']])('%s → help', (flag) => {
+    expect(parsePublishArgs([flag])).toEqual({ help: true });
+  });
+
+  it.each([
+    { argv: ['--input', 'x'], message: '--stream is required' },
+    { argv: ['--stream', 'cam1'], message: '--input is required' },
+    { argv: ['--stream', 'a/b', '--input', 'x'], message: '--stream must be 1-64' },
+    { argv: ['--stream', 'my cam', '--input', 'x'], message: '(got "my cam")' },
+    { argv: ['--stream', 'x'.repeat(65), '--input', 'x'], message: '--stream must be' },
+    {
+      argv: [...base, '--video-codec', 'h265'],
+      message: '--video-codec must be h264, vp8 or copy (got "h265")',
+    },
+    { argv: [...base, '--size', '1280*720'], message: '--size must look like 1280x720' },
+    { argv: [...base, '--size', '1x1'], message: '--size must' },
+    { argv: [...base, '--size', 'hd'], message: '--size must' },
+    { argv: [...base, '--fps', '0'], message: '--fps must' },
+    { argv: [...base, '--fps', 'fast'], message: '--fps must' },
+    { argv: [...base, '--duration=-1'], message: '--duration must' },
+    { argv: [...base, '--duration', '0'], message: '--duration must' },
+    { argv: [...base, '--realtime', 'maybe'], message: '--realtime must be auto, yes or no' },
+    { argv: [...base, '--server', 'not a url'], message: '--server must be a URL' },
+  ])('$argv → UsageError "$message"', ({ argv, message }) => {
+    const err = thrown(() => parsePublishArgs(argv));
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toContain(message);
+  });
+
+  it('rejects an unknown flag', () => {
+    expect(thrown(() => parsePublishArgs([...base, '--bitrate', '1M']))).toMatchObject({
+      code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION',
+    });
+  });
+
+  it.each([
+    { what: 'lavfi', extra: ['--input', 'testsrc2', '--input-format', 'lavfi'], expected: true },
+    { what: 'a file', extra: ['--input', 'movie.mp4'], expected: true },
+    { what: 'a v4l2 camera', extra: ['--input', '/dev/video0', '--input-format', 'v4l2'], expected: false },
+    { what: 'avfoundation', extra: ['--input', '0', '--input-format', 'avfoundation'], expected: false },
+    { what: 'an RTSP camera', extra: ['--input', 'rtsp://10.0.0.2/stream'], expected: false },
+    { what: 'an SRT URL', extra: ['--input', 'srt://10.0.0.2:9000'], expected: false },
+    { what: 'an HTTP URL', extra: ['--input', 'https://example.com/live.m3u8'], expected: false },
+    {
+      what: 'v4l2 with --realtime yes',
+      extra: ['--input', '/dev/video0', '--input-format', 'v4l2', '--realtime', 'yes'],
+      expected: true,
+    },
+    {
+      what: 'lavfi with --realtime no',
+      extra: ['--input', 'testsrc2', '--input-format', 'lavfi', '--realtime', 'no'],
+      expected: false,
+    },
+  ])('realtime for $what → $expected', ({ extra, expected }) => {
+    expect(options(['--stream', 'cam1', ...extra]).options.realtime).toBe(expected);
+  });
+});

@@ -1,0 +1,134 @@
+import { describe, expect, it, vi } from 'vitest';
+import { StreamRegistry } from '../../../src/core/registry.ts';
+import type { Session } from '../../../src/core/session.ts';
+import { DashrelayError } from '../../../src/errors/errors.ts';
+import { FakeSink } from '../_fake-sink.ts';
+
+const hello = {
+  stream: 'cam1',
+  protocol: 'websocket',
+  media: { container: 'webm', video: 'vp8', audio: 'none' },
+  mimeType: 'video/webm;codecs=vp8',
+} as const;
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (err: unknown) => err,
+  );
+}
+
+describe('StreamRegistry', () => {
+  it('opens a session, runs the setup on it and announces it', async () => {
+    const sink = new FakeSink('archive');
+    const setup = vi.fn((s: Session) => s.attach(sink));
+    const registry = new StreamRegistry(setup);
+    const started = vi.fn();
+    registry.on('started', started);
+
+    const before = Date.now();
+    const session = await registry.open({ ...hello, keyframeIntervalMs: 1000 });
+    expect(setup).toHaveBeenCalledWith(session);
+    expect(started).toHaveBeenCalledWith({ session, attached: undefined });
+    expect(session.info).toMatchObject({ ...hello, keyframeIntervalMs: 1000 });
+    expect(session.info.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(session.info.startedAtMs).toBeGreaterThanOrEqual(before);
+    expect(registry.get('cam1')).toBe(session);
+    expect(registry.list()).toEqual([{ session, attached: undefined }]);
+    expect(registry.entry('cam1')).toEqual({ session, attached: undefined });
+
+    session.push(Buffer.from('x'));
+    expect(sink.chunks).toHaveLength(1);
+  });
+
+  it('gives every session its own id', async () => {
+    const registry = new StreamRegistry(() => {});
+    const a = await registry.open({ ...hello, stream: 'a' });
+    const b = await registry.open({ ...hello, stream: 'b' });
+    expect(a.info.sessionId).not.toBe(b.info.sessionId);
+    expect(registry.list()).toHaveLength(2);
+  });
+
+  it('refuses a second publisher on a live name with DR_ERR_INGEST_STREAM_BUSY', async () => {
+    const setup = vi.fn();
+    const registry = new StreamRegistry(setup);
+    const first = await registry.open(hello);
+    const err = await rejection(registry.open(hello));
+    expect(err).toBeInstanceOf(DashrelayError);
+    expect(err).toMatchObject({ code: 'DR_ERR_INGEST_STREAM_BUSY', closeCode: 4009 });
+    expect((err as Error).message).toContain('cam1');
+    expect(setup).toHaveBeenCalledTimes(1);
+    expect(registry.get('cam1')).toBe(first);
+  });
+
+  it('refuses a second publisher while the first is still being set up', async () => {
+    let release!: () => void;
+    const registry = new StreamRegistry(
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+    );
+    const opening = registry.open(hello);
+    expect(await rejection(registry.open(hello))).toMatchObject({ code: 'DR_ERR_INGEST_STREAM_BUSY' });
+    release();
+    await expect(opening).resolves.toBeDefined();
+  });
+
+  it('frees the name when the session ends', async () => {
+    const registry = new StreamRegistry(() => {});
+    const ended = vi.fn();
+    registry.on('ended', ended);
+    const first = await registry.open(hello);
+    await first.end();
+    expect(ended).toHaveBeenCalledWith(first);
+    expect(registry.get('cam1')).toBeUndefined();
+    const second = await registry.open(hello);
+    expect(second).not.toBe(first);
+    expect(registry.get('cam1')).toBe(second);
+  });
+
+  it.each([
+    [
+      'throws',
+      () => {
+        throw new Error('ffmpeg spawn failed');
+      },
+    ],
+    ['rejects', () => Promise.reject(new Error('ffmpeg spawn failed'))],
+  ])(
+    'when the setup %s: rejects with its error, closes attached sinks and leaves the name free',
+    async (_what, fail) => {
+      const sink = new FakeSink('archive');
+      let attempt = 0;
+      const registry = new StreamRegistry((s) => {
+        attempt++;
+        s.attach(sink);
+        if (attempt === 1) return fail();
+      });
+      const started = vi.fn();
+      registry.on('started', started);
+
+      const err = await rejection(registry.open(hello));
+      expect((err as Error).message).toBe('ffmpeg spawn failed');
+      expect(sink.closeCalls).toBe(1);
+      expect(started).not.toHaveBeenCalled();
+      expect(registry.get('cam1')).toBeUndefined();
+      expect(registry.list()).toEqual([]);
+
+      await expect(registry.open(hello)).resolves.toBeDefined();
+    },
+  );
+
+  it('closeAll() ends every session', async () => {
+    const registry = new StreamRegistry(() => {});
+    const a = await registry.open({ ...hello, stream: 'a' });
+    const b = await registry.open({ ...hello, stream: 'b' });
+    await registry.closeAll();
+    expect(a.ended).toBe(true);
+    expect(b.ended).toBe(true);
+    expect(registry.list()).toEqual([]);
+  });
+});
