@@ -3,7 +3,7 @@ import type { StreamInfo } from './api/stream-info.ts';
 import type { ArchiveSink } from './archive/archive-sink.ts';
 import type { LatencyMode, LatencyProfile } from './config/config.ts';
 import type { Session } from './core/session.ts';
-import type { MediaClock } from './ingest/media-clock.ts';
+import type { MediaClock } from './media/media-clock.ts';
 import type { DeliveryCounters } from './origin/deliver-file.ts';
 import type { SegmentStore } from './origin/segment-store.ts';
 import type { SegmentTiming } from './origin/segment-timing.ts';

@@ -9,8 +9,9 @@ import type { LatencyProfile, ServerConfig } from './config/config.ts';
 import type { SessionSetup } from './core/registry.ts';
 import type { Session } from './core/session.ts';
 import { createError } from './errors/errors.ts';
-import { MediaClock } from './ingest/media-clock.ts';
 import type { LiveContext } from './live-context.ts';
+import { DemuxSink } from './media/demux-sink.ts';
+import { MediaClock } from './media/media-clock.ts';
 import { createDeliveryCounters } from './origin/deliver-file.ts';
 import type { PackagerReceiver } from './origin/packager-receiver.ts';
 import { SegmentStore } from './origin/segment-store.ts';
@@ -129,8 +130,10 @@ export function createSessionSetup(deps: SessionWiringDeps): SessionSetup {
     session.attach(archive);
     session.attach(packager);
     if (analysis) session.attach(analysis);
-    const clock = new MediaClock();
-    session.attach(clock);
+    const demux = new DemuxSink({ maxElementBytes: config.maxMessageBytes });
+    demux.on('error', (err) => slog.warn(err.message));
+    session.attach(demux);
+    const clock = new MediaClock(demux);
     const ctx: LiveContext = {
       clock,
       timing,
