@@ -11,6 +11,7 @@ import type { Session } from '../core/session.ts';
 import { createError } from '../errors/errors.ts';
 import type { FfmpegBinary } from '../ffmpeg/ffmpeg-locate.ts';
 import { SegmentStore } from '../live/segment-store.ts';
+import { DemuxSink } from '../media/demux-sink.ts';
 import { MediaClock } from '../media/media-clock.ts';
 import { createDeliveryCounters } from '../origin/deliver-file.ts';
 import { FfmpegPackager } from '../packager/ffmpeg/ffmpeg-packager.ts';
@@ -36,7 +37,7 @@ export interface SessionSetupDeps {
 
 /**
  * The per-session composition: the live output store, then the sinks of the tee in the order they
- * matter (archive, packager, analysis, media clock). Everything a session opens is released when it
+ * matter (archive, packager, analysis, demuxer feeding the media clock). Everything a session opens is released when it
  * ends, also when the set-up itself fails half way.
  */
 export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStream> {
@@ -73,7 +74,10 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
     });
     // Closing is idempotent; this covers a set-up that fails before the archive is attached.
     session.once('ended', () => void archive.close());
-    const clock = new MediaClock();
+    // The container is parsed once, here; the media clock (and later other consumers) read its frames.
+    const demux = new DemuxSink({ maxElementBytes: config.maxMessageBytes });
+    demux.on('error', (err) => slog.warn(`${err.message} [${err.code}]`));
+    const clock = new MediaClock(demux);
     const packager = new FfmpegPackager({
       ffmpegPath: ffmpeg.path,
       media,
@@ -122,7 +126,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
     session.attach(archive);
     session.attach(packager);
     if (analysis) session.attach(analysis);
-    session.attach(clock);
+    session.attach(demux);
     session.once('ended', () => {
       slog.info({ bytes: session.bytesReceived, archive: archive.path }, 'session ended, archive closed');
     });

@@ -73,7 +73,7 @@ export interface LatencyProfile {
   readonly playerLiveDelayWithAudioMs: number;
   /**
    * How often players re-read the MPD, s (MPD@minimumUpdatePeriod, dashenc `update_period`). The origin
-   * rewrites SegmentTemplate@duration to the measured segment length (origin/segment-timing.ts), so a
+   * rewrites SegmentTemplate@duration to the measured segment length (packager/ffmpeg/segment-timing.ts), so a
    * player that re-syncs to the live edge must not keep a value from long ago; ffmpeg's own is 500 s.
    */
   readonly manifestUpdatePeriodS: number;
@@ -87,7 +87,7 @@ export const latencyProfiles: Readonly<Record<LatencyMode, LatencyProfile>> = Ob
     chunked: true,
     // Measured (bench:latency, 5 min at 720p30): 150 ms with dash.js LoL+ catch-up played ~195 ms glass
     // to glass without stalls; 140 ms gave ~185 ms with dozens of short stalls at segment ends. It works
-    // because the MPD's availabilityStartTime is set from when pictures arrive (ingest/media-clock.ts).
+    // because the MPD's availabilityStartTime is set from when pictures arrive (media/media-clock.ts).
     targetLatencyMs: 150,
     playerLiveDelayMs: 150,
     playerLiveDelayWithAudioMs: 300,

@@ -64,6 +64,8 @@ export const errorCatalogue = {
   },
   DR_ERR_ANALYSIS_DECODER: { message: 'The analysis decoder stopped: %s. Live DASH is unaffected.' },
   DR_ERR_ANALYSIS_PLUGIN: { message: 'Analysis plugin %s failed: %s' },
+  // media
+  DR_ERR_MEDIA_MALFORMED: { message: 'Malformed media from the publisher: %s' },
   // HTTP API / origin
   DR_ERR_STREAM_NOT_FOUND: { message: 'No live stream named %s', status: 404 },
   DR_ERR_SEGMENT_NOT_FOUND: { message: 'No such segment %s', status: 404 },
