@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import type { MediaSink } from '../contracts/sink.ts';
 import { matroskaStdinInput } from '../ffmpeg/ffmpeg-common-args.ts';
+import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
 import { PluginHost } from './plugin-host.ts';
 import { PnmParser } from './pnm-parser.ts';
 import type { AnalysisEvent, AnalysisLogger, AnalysisPlugin, FrameFormat } from './types.ts';
@@ -50,16 +50,10 @@ export interface AnalysisSinkOptions {
 export class AnalysisSink implements MediaSink {
   readonly name = 'analysis';
   readonly host: PluginHost;
-  private readonly child;
+  private readonly process: FfmpegProcess;
   private readonly parser = new PnmParser();
-  private readonly exited: Promise<void>;
-  private alive = true;
   private stopping = false;
   frames = 0;
-  /** Input bytes not given to the decoder because it had stopped or fallen behind. */
-  droppedBytes = 0;
-  width: number | undefined;
-  height: number | undefined;
 
   constructor(private readonly opts: AnalysisSinkOptions) {
     this.host = new PluginHost({
@@ -70,41 +64,28 @@ export class AnalysisSink implements MediaSink {
       log: (name) => opts.log(`analysis:${name}`),
     });
     const format = PluginHost.decoderFormat(opts.plugins);
-    this.child = spawn(opts.ffmpegPath, buildDecoderArgs(opts.fps, opts.widthPx, format), {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.child.stdin.on('error', () => {
-      /* EPIPE once the decoder exits: handled by 'close' */
-    });
-    let stderr = '';
-    this.child.stderr.setEncoding('utf8');
-    this.child.stderr.on('data', (t: string) => {
-      stderr = (stderr + t).slice(-1000);
-    });
-    this.child.stdout.on('data', (chunk: Buffer) => this.onOutput(chunk));
-    this.exited = new Promise((resolve) => {
-      this.child.once('error', (err) => {
-        stderr += err.message;
-      });
-      this.child.once('close', (code, signal) => {
-        this.alive = false;
-        if (!this.stopping) this.stop(`exit ${code ?? signal}: ${stderr.trim().split('\n').pop() ?? ''}`);
-        resolve();
-      });
+    this.process = new FfmpegProcess({
+      ffmpegPath: opts.ffmpegPath,
+      args: buildDecoderArgs(opts.fps, opts.widthPx, format),
+      // Never pushes back: write() drops instead (below); this only sizes the pipe's own buffer.
+      highWaterBytes: opts.maxBacklogBytes ?? 16 * 1024 * 1024,
+      onStdout: (chunk) => this.onOutput(chunk),
+      stopTimeoutMs: 1000,
+      onExit: (exit) => {
+        if (!exit.requested && !this.stopping) {
+          this.stop(`exit ${exit.code ?? exit.signal}: ${exit.stderrTail.split('\n').pop() ?? ''}`);
+        }
+      },
     });
   }
 
   write(chunk: Buffer): boolean {
-    if (!this.alive || this.stopping) {
-      this.droppedBytes += chunk.length;
-      return true;
-    }
-    if (this.child.stdin.writableLength > (this.opts.maxBacklogBytes ?? 16 * 1024 * 1024)) {
-      this.droppedBytes += chunk.length;
+    if (!this.process.alive || this.stopping) return true;
+    if (this.process.pendingBytes > (this.opts.maxBacklogBytes ?? 16 * 1024 * 1024)) {
       this.stop('decoder fell too far behind the live input');
       return true;
     }
-    this.child.stdin.write(chunk);
+    this.process.write(chunk);
     return true;
   }
 
@@ -114,19 +95,14 @@ export class AnalysisSink implements MediaSink {
 
   async close(): Promise<void> {
     this.stopping = true;
-    if (this.alive) {
-      this.child.stdin.end();
-      const kill = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-      await this.exited;
-      clearTimeout(kill);
-    }
+    await this.process.stop();
     await this.host.close();
   }
 
   private stop(reason: string): void {
     if (this.stopping) return;
     this.stopping = true;
-    this.child.kill('SIGKILL');
+    void this.process.kill();
     this.opts.onDecoderStopped?.(reason);
   }
 
@@ -139,8 +115,6 @@ export class AnalysisSink implements MediaSink {
       return;
     }
     for (const img of images) {
-      this.width = img.width;
-      this.height = img.height;
       const ptsMs = Math.round((this.frames * 1000) / this.opts.fps);
       this.frames++;
       this.host.dispatch({ stream: this.opts.stream, ptsMs, wallClockMs: Date.now(), ...img });

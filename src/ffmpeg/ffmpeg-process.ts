@@ -14,6 +14,8 @@ export interface FfmpegProcessOptions {
   readonly args: readonly string[];
   /** stdin buffer before `write` returns false, bytes. */
   readonly highWaterBytes: number;
+  /** ffmpeg's stdout (decoded frames, for the analysis decoder); without it stdout is discarded. */
+  readonly onStdout?: (chunk: Buffer) => void;
   /** Each stderr line (ffmpeg runs with `-loglevel warning`, so these are worth logging). */
   readonly onStderrLine?: (line: string) => void;
   readonly onExit: (exit: FfmpegExit) => void;
@@ -22,7 +24,8 @@ export interface FfmpegProcessOptions {
 }
 
 /**
- * A supervised ffmpeg child fed through stdin. Writes after exit are discarded (the caller is told via
+ * A supervised ffmpeg child fed through stdin: the one supervisor for every ffmpeg the server runs
+ * (the DASH packager, the analysis decoder). Writes after exit are discarded (the caller is told via
  * `onExit`); `stop()` ends stdin so ffmpeg can finish its last segment, then escalates to signals.
  */
 export class FfmpegProcess {
@@ -38,7 +41,9 @@ export class FfmpegProcess {
     this.child.stdin.on('error', () => {
       /* EPIPE after ffmpeg exits: reported through onExit instead */
     });
-    this.child.stdout.resume();
+    const onStdout = opts.onStdout;
+    if (onStdout) this.child.stdout.on('data', (chunk: Buffer) => onStdout(chunk));
+    else this.child.stdout.resume();
     let partial = '';
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (text: string) => {
@@ -66,6 +71,11 @@ export class FfmpegProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** Bytes written to stdin that ffmpeg has not read yet. */
+  get pendingBytes(): number {
+    return this.child.stdin.writableLength;
   }
 
   write(chunk: Buffer): boolean {
