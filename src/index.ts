@@ -21,9 +21,12 @@ export {
 } from './app/create-server.ts';
 export { defaultAnalyzers } from './app/default-analyzers.ts';
 export {
-  defaultServerConfig,
+  type Config,
+  type ConfigInput,
+  defaultConfig,
   type LatencyMode,
+  type LatencyProfile,
   latencyProfiles,
-  type ServerConfig,
+  resolveConfig,
 } from './config/config.ts';
 export { createError, DashrelayError, type ErrorCode, errorCatalogue } from './errors/errors.ts';

@@ -37,11 +37,14 @@ export async function startServer(
 ): Promise<TestServer> {
   const outputDir = await mkdtemp(join(tmpdir(), 'dashrelay-test-'));
   const server = await createRelayServer({
-    port: 0,
-    outputDir,
     logger: process.env.TEST_LOG ? { level: 'debug' } : false,
     ffmpeg: await ffmpeg(),
     ...options,
+    config: {
+      outputDir,
+      ...options.config,
+      server: { port: 0, ...options.config?.server },
+    },
   });
   const url = await server.listen();
   return {

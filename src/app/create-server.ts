@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import { EventLog } from '../analysis/event-log.ts';
 import type { AnalysisPlugin } from '../analysis/types.ts';
 import { apiPlugin } from '../api/api-plugin.ts';
-import { latencyProfiles, resolveConfig, type ServerConfig } from '../config/config.ts';
+import { activeProfile, type Config, type ConfigInput, resolveConfig } from '../config/config.ts';
 import { StreamRegistry } from '../core/registry.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
 import { type FfmpegBinary, locateFfmpeg } from '../ffmpeg/ffmpeg-locate.ts';
@@ -18,7 +18,9 @@ import { defaultAnalyzers } from './default-analyzers.ts';
 import { type LiveStream, toStreamInfo } from './live-stream.ts';
 import { createSessionSetup } from './session-setup.ts';
 
-export interface CreateServerOptions extends Partial<ServerConfig> {
+export interface CreateServerOptions {
+  /** Configuration; every key left out takes its default (docs/configuration.md). */
+  readonly config?: ConfigInput;
   /** Analysis plugins. Default: {@link defaultAnalyzers} (the built-in `motion`). Pass `[]` to turn analysis off. */
   readonly analyzers?: readonly AnalysisPlugin[];
   /** fastify (pino) logger options; `false` silences. Default: info level. */
@@ -30,7 +32,7 @@ export interface CreateServerOptions extends Partial<ServerConfig> {
 /** A running dashrelay server (the public API's view). */
 export interface DashrelayServer {
   readonly app: FastifyInstance;
-  readonly config: Readonly<ServerConfig>;
+  readonly config: Readonly<Config>;
   readonly ffmpeg: FfmpegBinary;
   /** Starts listening; resolves to the base URL (`http://127.0.0.1:8080`). */
   listen(): Promise<string>;
@@ -56,21 +58,21 @@ const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
  * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`.
  */
 export async function createRelayServer(options: CreateServerOptions = {}): Promise<RelayServer> {
-  const { analyzers, logger, ffmpeg: givenFfmpeg, ...overrides } = options;
-  const config = resolveConfig(overrides);
-  const ffmpeg = givenFfmpeg ?? (await locateFfmpeg(config.ffmpegPath));
-  const profile = latencyProfiles[config.latency];
+  const { analyzers, logger, ffmpeg: givenFfmpeg } = options;
+  const config = resolveConfig(options.config);
+  const ffmpeg = givenFfmpeg ?? (await locateFfmpeg(config.ffmpeg.path));
+  const profile = activeProfile(config);
   const outputDir = resolve(config.outputDir);
-  const events = new EventLog(config.eventHistory);
+  const events = new EventLog(config.events.history);
   const receiver = new PutReceiver();
   await receiver.start();
-  let publicBaseUrl = `http://127.0.0.1:${config.port}`;
+  let publicBaseUrl = `http://127.0.0.1:${config.server.port}`;
 
   // Per-request logs would be one line per CMAF segment request per viewer: sessions are logged instead.
   const app = Fastify({
     logger: logger ?? { level: 'info' },
     forceCloseConnections: true,
-    trustProxy: config.trustProxy,
+    trustProxy: config.server.trustProxy,
     logController: new LogController({ disableRequestLogging: true }),
   });
   app.setErrorHandler(httpErrorHandler);
@@ -91,7 +93,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
   const live = (stream: string): LiveStream | undefined => registry.entry(stream)?.attached;
 
   await app.register(fastifyWebsocket, {
-    options: { maxPayload: config.maxMessageBytes },
+    options: { maxPayload: config.ingest.maxMessageBytes },
     preClose(done) {
       closeAllPublishers(this.websocketServer.clients);
       this.websocketServer.close();
@@ -99,6 +101,8 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     },
   });
   await app.register(wsIngestPlugin, {
+    helloTimeoutMs: config.ingest.helloTimeoutMs,
+    statusIntervalMs: config.ingest.statusIntervalMs,
     openSession: async (request) => {
       const session = await registry.open(request);
       const archive = live(request.stream)?.archive.path;
@@ -107,11 +111,13 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
   });
   await app.register(originPlugin, {
     lookup: { store: (stream) => live(stream) },
-    holdSegmentMs: Math.round(profile.segmentDurationMs * 1.5),
-    holdStartMs: 5000,
-    maxViewerBufferBytes: config.maxViewerBufferBytes,
+    holdSegmentMs: Math.round(profile.segmentDurationMs * config.origin.holdSegmentRatio),
+    holdStartMs: config.origin.holdStartMs,
+    maxViewerBufferBytes: config.origin.maxViewerBufferBytes,
   });
   await app.register(apiPlugin, {
+    heartbeatMs: config.events.sseHeartbeatMs,
+    maxBufferedBytes: config.events.sseMaxBufferedBytes,
     source: {
       list: () => registry.list().map((e) => toStreamInfo(e.attached)),
       get: (stream) => {
@@ -157,9 +163,10 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     events,
     live,
     async listen() {
-      const address = await app.listen({ host: config.host, port: config.port });
+      const { host: listenHost, port: listenPort } = config.server;
+      const address = await app.listen({ host: listenHost, port: listenPort });
       const port = Number(new URL(address).port);
-      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      const host = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost;
       publicBaseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       return publicBaseUrl;
     },

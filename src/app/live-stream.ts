@@ -1,7 +1,7 @@
 import type { AnalysisSink } from '../analysis/analysis-sink.ts';
 import type { StreamInfo } from '../api/stream-info.ts';
 import type { ArchiveSink } from '../archive/archive-sink.ts';
-import type { LatencyMode, LatencyProfile } from '../config/config.ts';
+import type { LatencyMode, LatencyProfile } from '../config/schema.ts';
 import type { Session } from '../core/session.ts';
 import type { SegmentStore } from '../live/segment-store.ts';
 import type { MediaClock } from '../media/media-clock.ts';

@@ -4,7 +4,7 @@ import { AnalysisSink } from '../analysis/analysis-sink.ts';
 import type { EventLog } from '../analysis/event-log.ts';
 import type { AnalysisPlugin } from '../analysis/types.ts';
 import { ArchiveSink } from '../archive/archive-sink.ts';
-import type { LatencyProfile, ServerConfig } from '../config/config.ts';
+import type { Config, LatencyProfile } from '../config/config.ts';
 import type { ParentLogger } from '../contracts/logger.ts';
 import type { SessionSetup } from '../core/registry.ts';
 import type { Session } from '../core/session.ts';
@@ -22,7 +22,7 @@ import type { LiveStream } from './live-stream.ts';
 
 /** What wiring a session needs from the server. */
 export interface SessionSetupDeps {
-  readonly config: Readonly<ServerConfig>;
+  readonly config: Readonly<Config>;
   readonly profile: LatencyProfile;
   readonly ffmpeg: FfmpegBinary;
   readonly plugins: readonly AnalysisPlugin[];
@@ -53,6 +53,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
     const store = new SegmentStore(stream, {
       naming: ffmpegDashNaming,
       diskDir: liveDir,
+      maxSegmentsPerRepresentation: config.origin.segmentsInMemory,
       onDiskError: rateLimited(10_000, (suppressed, err: Error) =>
         slog.warn(
           { err, suppressed },
@@ -66,7 +67,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       dir: join(outputDir, stream, 'archive'),
       startedAtMs: session.info.startedAtMs,
       extension: media.container === 'webm' ? 'webm' : 'mkv',
-      highWaterBytes: config.sinkHighWaterBytes,
+      highWaterBytes: config.ingest.sinkHighWaterBytes,
       onError: (err) => {
         slog.error({ err }, 'archive write failed; ending the session so no byte goes unrecorded');
         session.emit('fatal', err);
@@ -75,7 +76,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
     // Closing is idempotent; this covers a set-up that fails before the archive is attached.
     session.once('ended', () => void archive.close());
     // The container is parsed once, here; the media clock (and later other consumers) read its frames.
-    const demux = new DemuxSink({ maxElementBytes: config.maxMessageBytes });
+    const demux = new DemuxSink({ maxElementBytes: config.ingest.maxMessageBytes });
     demux.on('error', (err) => slog.warn(`${err.message} [${err.code}]`));
     const clock = new MediaClock(demux);
     const packager = new FfmpegPackager({
@@ -87,7 +88,8 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       store,
       utcTimingUrl: `${deps.publicBaseUrl()}/time`,
       mediaStartMs: () => clock.mediaStartMs ?? session.firstByteAtMs,
-      highWaterBytes: config.sinkHighWaterBytes,
+      highWaterBytes: config.ingest.sinkHighWaterBytes,
+      stopTimeoutMs: config.ffmpeg.stopTimeoutMs,
       // ffmpeg repeats some warnings per packet; one a second is enough to diagnose.
       onStderrLine: rateLimited(1000, (suppressed, line: string) =>
         slog.warn({ suppressed }, `ffmpeg: ${line}`),
@@ -112,9 +114,10 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
             stream,
             ffmpegPath: ffmpeg.path,
             plugins,
-            fps: config.analysisFps,
-            widthPx: config.analysisWidthPx,
-            queueFrames: config.analysisQueueFrames,
+            fps: config.analysis.fps,
+            widthPx: config.analysis.widthPx,
+            queueFrames: config.analysis.queueFrames,
+            maxBacklogBytes: config.analysis.maxBacklogBytes,
             emit: (event) => events.add(event),
             log: (component) => slog.child({ component }),
             onDecoderStopped: (reason) => {
@@ -132,7 +135,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
     });
     return {
       clock,
-      latency: { mode: config.latency, profile },
+      latency: { mode: config.latency.mode, profile },
       session,
       store,
       counters: createDeliveryCounters(),

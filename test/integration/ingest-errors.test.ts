@@ -106,7 +106,7 @@ describe('ingest refuses bad input with clear errors and leaves other streams al
   });
 
   it('refuses a message larger than maxMessageBytes with 1009 and keeps running', async () => {
-    const small = await startServer({ analyzers: [], maxMessageBytes: 64 * 1024 });
+    const small = await startServer({ analyzers: [], config: { ingest: { maxMessageBytes: 64 * 1024 } } });
     try {
       const pub = new TestPublisher(small.wsUrl, 'big');
       await pub.hello(fixtureMimeTypes.h264);
@@ -153,7 +153,7 @@ describe('an unwritable output directory', () => {
     const { tmpdir } = await import('node:os');
     const blocker = join(tmpdir(), `dashrelay-not-a-dir-${process.pid}`);
     await writeFile(blocker, 'a file where the output directory should be');
-    const t = await startServer({ analyzers: [], outputDir: blocker });
+    const t = await startServer({ analyzers: [], config: { outputDir: blocker } });
     try {
       const pub = new TestPublisher(t.wsUrl, 'nodisk');
       await pub.opened;

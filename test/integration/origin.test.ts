@@ -224,7 +224,7 @@ describe('origin behind an HTTPS reverse proxy', () => {
     [true, 'https://relay.example/time'],
     [false, undefined],
   ])('with trustProxy %s, the MPD UTCTiming follows X-Forwarded-Proto/Host: %s', async (trustProxy, want) => {
-    const t = await startServer({ analyzers: [], trustProxy });
+    const t = await startServer({ analyzers: [], config: { server: { trustProxy } } });
     try {
       const pub = new TestPublisher(t.wsUrl, 'proxied');
       await pub.hello(fixtureMimeTypes.h264);

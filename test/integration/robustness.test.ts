@@ -70,7 +70,7 @@ describe('a failing sink never costs archived bytes or other sinks', () => {
 
   it('releases the publisher and keeps archiving when the packager dies while it is pushing back', async () => {
     // Bug: a sink that exited never drained, so the publisher stayed paused and the archive stopped growing.
-    const s = await startServer({ analyzers: [], sinkHighWaterBytes: 16 * 1024 });
+    const s = await startServer({ analyzers: [], config: { ingest: { sinkHighWaterBytes: 16 * 1024 } } });
     try {
       const data = await fixture('h264', 8);
       const pub = new TestPublisher(s.wsUrl, 'stuck');

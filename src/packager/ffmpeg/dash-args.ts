@@ -1,4 +1,4 @@
-import type { LatencyProfile } from '../../config/config.ts';
+import type { LatencyProfile } from '../../config/schema.ts';
 import type { MediaDescription } from '../../contracts/media.ts';
 import { matroskaStdinInput, x264LiveArgs } from '../../ffmpeg/ffmpeg-common-args.ts';
 import { ffmpegManifestName, initSegmentTemplate, mediaSegmentTemplate } from './file-names.ts';

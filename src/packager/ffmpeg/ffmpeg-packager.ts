@@ -1,4 +1,4 @@
-import type { LatencyProfile } from '../../config/config.ts';
+import type { LatencyProfile } from '../../config/schema.ts';
 import type { MediaDescription } from '../../contracts/media.ts';
 import type { PackagerState, StreamPackager } from '../../contracts/packager.ts';
 import type { ManifestView } from '../../contracts/segments.ts';
@@ -29,6 +29,8 @@ export interface FfmpegPackagerOptions {
   readonly mediaStartMs: () => number | undefined;
   /** stdin buffer before `write` returns false, bytes. */
   readonly highWaterBytes: number;
+  /** Grace for the last segment after stdin ends, ms, then SIGTERM. */
+  readonly stopTimeoutMs: number;
   /** ffmpeg stderr lines, already rate-limited. */
   readonly onStderrLine: (line: string) => void;
   /**
@@ -75,6 +77,7 @@ export class FfmpegPackager implements StreamPackager {
         utcTimingUrl: opts.utcTimingUrl,
       }),
       highWaterBytes: opts.highWaterBytes,
+      stopTimeoutMs: opts.stopTimeoutMs,
       onStderrLine: opts.onStderrLine,
       onExit: (exit) => {
         this.state = 'exited';

@@ -42,12 +42,10 @@ describe('parseServeArgs', () => {
     expect(result).toEqual({
       help: false,
       config: {
-        host: '0.0.0.0',
-        port: 9000,
+        server: { host: '0.0.0.0', port: 9000 },
         outputDir: '/data/relay',
-        latency: 'normal',
-        analysisFps: 2.5,
-        analysisWidthPx: 640,
+        latency: { mode: 'normal' },
+        analysis: { fps: 2.5, widthPx: 640 },
       },
       analyzers: ['./a.js', '/opt/b.mjs'],
       noAnalysis: true,
@@ -61,12 +59,12 @@ describe('parseServeArgs', () => {
     [[], { TRUST_PROXY: 'true' }, true],
   ] as const)('reads --trust-proxy %j / env %j', (argv, env, want) => {
     const r = parseServeArgs(argv, env);
-    expect(r.help === false && r.config.trustProxy).toBe(want);
+    expect(r.help === false && r.config.server?.trustProxy).toBe(want);
   });
 
   it('accepts --flag=value', () => {
     const result = parseServeArgs(['--port=0', '--host=::'], {});
-    expect(result).toMatchObject({ config: { port: 0, host: '::' } });
+    expect(result).toMatchObject({ config: { server: { port: 0, host: '::' } } });
   });
 
   it('falls back to HOST, PORT, OUTPUT_DIR and LATENCY', () => {
@@ -78,7 +76,7 @@ describe('parseServeArgs', () => {
     });
     expect(result).toMatchObject({
       help: false,
-      config: { host: '0.0.0.0', port: 3000, outputDir: '/srv/out', latency: 'normal' },
+      config: { server: { host: '0.0.0.0', port: 3000 }, outputDir: '/srv/out', latency: { mode: 'normal' } },
     });
   });
 
@@ -93,7 +91,7 @@ describe('parseServeArgs', () => {
       },
     );
     expect(result).toMatchObject({
-      config: { host: '127.0.0.2', port: 4000, outputDir: './o', latency: 'low' },
+      config: { server: { host: '127.0.0.2', port: 4000 }, outputDir: './o', latency: { mode: 'low' } },
     });
   });
 

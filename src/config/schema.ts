@@ -1,0 +1,291 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+
+/**
+ * Every tunable of the server, in one TypeBox schema with its default, unit and meaning (the unit is
+ * also in each key's name). Defaults live only here: {@link defaultConfig} is computed from the schema.
+ * Flags and environment variables map onto these keys (options.ts); nothing else re-checks ranges.
+ */
+
+const section = <T extends Record<string, TSchema>>(properties: T, description: string) =>
+  Type.Object(properties, { additionalProperties: false, default: {}, description });
+
+/** Latency modes (`--latency`): `low` (1 s segments, chunked CMAF) or `normal` (2 s whole segments). */
+export const latencyModes = ['low', 'normal'] as const;
+export type LatencyMode = (typeof latencyModes)[number];
+
+const profile = (d: {
+  segmentDurationMs: number;
+  chunked: boolean;
+  targetLatencyMs: number;
+  playerLiveDelayMs: number;
+  playerLiveDelayWithAudioMs: number;
+}) =>
+  section(
+    {
+      segmentDurationMs: Type.Integer({
+        minimum: 200,
+        maximum: 20_000,
+        default: d.segmentDurationMs,
+        description: 'DASH media segment duration, ms (ffmpeg dashenc `seg_duration`)',
+      }),
+      windowSegments: Type.Integer({
+        minimum: 2,
+        maximum: 1000,
+        default: 10,
+        description: 'segments listed in the live MPD (dashenc `window_size`)',
+      }),
+      extraWindowSegments: Type.Integer({
+        minimum: 0,
+        maximum: 1000,
+        default: 5,
+        description: 'segments kept after they leave the MPD before deletion (dashenc `extra_window_size`)',
+      }),
+      chunked: Type.Boolean({
+        default: d.chunked,
+        description:
+          'low-latency DASH with one CMAF chunk per frame, delivered as made (dashenc `ldash`, `streaming`, `frag_type every_frame`)',
+      }),
+      targetLatencyMs: Type.Integer({
+        minimum: 0,
+        maximum: 60_000,
+        default: d.targetLatencyMs,
+        description: 'target latency in the MPD ServiceDescription, ms (dashenc `target_latency`)',
+      }),
+      playerLiveDelayMs: Type.Integer({
+        minimum: 0,
+        maximum: 60_000,
+        default: d.playerLiveDelayMs,
+        description: 'live delay the viewer page plays at, ms (dash.js `streaming.delay.liveDelay`)',
+      }),
+      playerLiveDelayWithAudioMs: Type.Integer({
+        minimum: 0,
+        maximum: 60_000,
+        default: d.playerLiveDelayWithAudioMs,
+        // Chromium's audio renderer stalls the <video> while less than ~¼ s of audio is buffered
+        // (bench:latency: 150 ms stalled 8 times in 30 s, 300 ms never).
+        description: 'the same for streams with sound, ms',
+      }),
+      manifestUpdatePeriodS: Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        default: 10,
+        // The origin rewrites SegmentTemplate@duration to the measured length
+        // (packager/ffmpeg/segment-timing.ts): players must not keep a value from long ago; ffmpeg's is 500 s.
+        description:
+          'how often players re-read the MPD, s (MPD@minimumUpdatePeriod, dashenc `update_period`)',
+      }),
+    },
+    'packaging and player parameters of one latency mode',
+  );
+
+export const ConfigSchema = Type.Object(
+  {
+    server: section(
+      {
+        host: Type.String({
+          minLength: 1,
+          default: '127.0.0.1',
+          description: 'address to listen on (`0.0.0.0` for the LAN)',
+        }),
+        port: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 8080,
+          description: 'TCP port; 0 picks a free one',
+        }),
+        trustProxy: Type.Union([Type.Boolean(), Type.String({ minLength: 1 })], {
+          default: false,
+          description:
+            'honour X-Forwarded-Proto/-Host/-For (fastify `trustProxy`): `true`, or the proxy addresses/CIDRs, comma-separated',
+        }),
+      },
+      'HTTP and WebSocket listener',
+    ),
+    outputDir: Type.String({
+      minLength: 1,
+      default: './output',
+      description: 'where `<stream>/live` (the DASH copy on disk) and `<stream>/archive` go',
+    }),
+    log: section(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info', description: 'pino log level' },
+        ),
+        format: Type.Union([Type.Literal('pretty'), Type.Literal('json')], {
+          default: 'pretty',
+          description: '`pretty` for people, `json` for machines',
+        }),
+      },
+      'server log (`dashrelay serve`)',
+    ),
+    ffmpeg: section(
+      {
+        path: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'ffmpeg binary; else FFMPEG_PATH, ffmpeg-static, `ffmpeg` on PATH',
+          }),
+        ),
+        stopTimeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 60_000,
+          default: 5000,
+          description:
+            'grace for the packager to finish its last segment after input ends, ms, then SIGTERM (SIGKILL 2 s later)',
+        }),
+      },
+      'ffmpeg',
+    ),
+    ingest: section(
+      {
+        maxMessageBytes: Type.Integer({
+          minimum: 1024,
+          maximum: 256 * 1024 * 1024,
+          default: 4 * 1024 * 1024,
+          description:
+            'largest WebSocket message from a publisher, bytes (ws `maxPayload`); also the largest Matroska element held',
+        }),
+        helloTimeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 600_000,
+          default: 10_000,
+          description: 'time a publisher has between connecting and its `hello`, ms',
+        }),
+        statusIntervalMs: Type.Integer({
+          minimum: 100,
+          maximum: 600_000,
+          default: 1000,
+          description: 'interval of `status` messages to the publisher, ms',
+        }),
+        sinkHighWaterBytes: Type.Integer({
+          minimum: 16 * 1024,
+          maximum: 1024 * 1024 * 1024,
+          default: 1024 * 1024,
+          description:
+            'bytes a sink (ffmpeg stdin, archive file) may have pending before the publisher is paused; nothing is dropped',
+        }),
+      },
+      'publishers',
+    ),
+    latency: section(
+      {
+        mode: Type.Union(
+          latencyModes.map((m) => Type.Literal(m)),
+          { default: 'low', description: 'latency mode: `low` or `normal`' },
+        ),
+        low: profile({
+          segmentDurationMs: 1000,
+          chunked: true,
+          // bench:latency, 5 min at 720p30: 150 ms with dash.js LoL+ catch-up played ~195 ms glass to glass
+          // without stalls; 140 ms gave ~185 ms with dozens of short stalls at segment ends.
+          targetLatencyMs: 150,
+          playerLiveDelayMs: 150,
+          playerLiveDelayWithAudioMs: 300,
+        }),
+        normal: profile({
+          segmentDurationMs: 2000,
+          chunked: false,
+          targetLatencyMs: 6000,
+          playerLiveDelayMs: 6000,
+          playerLiveDelayWithAudioMs: 6000,
+        }),
+      },
+      'latency mode and the parameters of each',
+    ),
+    origin: section(
+      {
+        holdSegmentRatio: Type.Number({
+          minimum: 0,
+          maximum: 10,
+          default: 1.5,
+          description:
+            'how long a request for the next media segment is held before 404, in segment durations',
+        }),
+        holdStartMs: Type.Integer({
+          minimum: 0,
+          maximum: 60_000,
+          default: 5000,
+          description: 'how long a manifest or init segment request is held while a new stream has none, ms',
+        }),
+        maxViewerBufferBytes: Type.Integer({
+          minimum: 64 * 1024,
+          maximum: 1024 * 1024 * 1024,
+          default: 8 * 1024 * 1024,
+          description: 'bytes queued for one viewer before that viewer is cut off',
+        }),
+        segmentsInMemory: Type.Integer({
+          minimum: 2,
+          maximum: 10_000,
+          default: 30,
+          description: 'media segments kept in memory per Representation',
+        }),
+      },
+      'live delivery to viewers',
+    ),
+    analysis: section(
+      {
+        fps: Type.Number({
+          exclusiveMinimum: 0,
+          maximum: 60,
+          default: 5,
+          description: 'frames per second given to analysis plugins',
+        }),
+        widthPx: Type.Integer({
+          minimum: 16,
+          maximum: 3840,
+          default: 320,
+          description: 'width of analysis frames, pixels (aspect kept, even height)',
+        }),
+        queueFrames: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 2,
+          description: 'frames queued per plugin before new frames are dropped for it',
+        }),
+        maxBacklogBytes: Type.Integer({
+          minimum: 64 * 1024,
+          maximum: 1024 * 1024 * 1024,
+          default: 16 * 1024 * 1024,
+          description: 'input the decoder may lag behind by before analysis stops for the session, bytes',
+        }),
+      },
+      'frame analysis',
+    ),
+    events: section(
+      {
+        history: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          default: 200,
+          description: 'analysis events kept per stream for `GET /api/streams/:stream/events`',
+        }),
+        sseHeartbeatMs: Type.Integer({
+          minimum: 1000,
+          maximum: 600_000,
+          default: 15_000,
+          description: 'comment heartbeat on the SSE feed so proxies keep it open, ms',
+        }),
+        sseMaxBufferedBytes: Type.Integer({
+          minimum: 1024,
+          maximum: 1024 * 1024 * 1024,
+          default: 1024 * 1024,
+          description: 'bytes queued for one SSE client before its messages are dropped',
+        }),
+      },
+      'analysis events out',
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The server configuration (every key present, defaults filled in). */
+export type Config = Static<typeof ConfigSchema>;
+/** One latency mode's parameters. */
+export type LatencyProfile = Config['latency']['low'];
+
+/** A partial configuration: any key at any depth may be left out. */
+export type ConfigInput = {
+  [K in keyof Config]?: Config[K] extends Record<string, unknown> ? DeepPartial<Config[K]> : Config[K];
+};
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends Record<string, unknown> ? DeepPartial<T[K]> : T[K] };
