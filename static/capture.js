@@ -1,36 +1,57 @@
+// @ts-check
+// The capture page: form, preview and status. Devices, recording, the ingest protocol and the upload
+// figures are in ./capture/.
+
+import {
+  canCapture,
+  describeMediaError,
+  mediaConstraints,
+  mediaKeyOf,
+  refreshDeviceLists,
+  showOpenDevices,
+} from './capture/devices.js';
+import { IngestClient, ingestUrl } from './capture/ingest-client.js';
+import { createRecorder, DEFAULT_TIMESLICE_MS, videoHints } from './capture/recorder.js';
+import { backpressureMessage, UploadMeter } from './capture/stats.js';
 import {
   clampInt,
-  describeMediaError,
   elementsById,
-  explainClose,
   formatBitrate,
   formatBytes,
-  pickMimeType,
-  realMimeType,
   selectValue,
   setPill,
   streamNamePattern,
 } from './common.js';
 
-const params = new URLSearchParams(location.search);
-// 20 ms: frames leave about as soon as Chrome encodes them (bench:latency: 193 ms median and no stalls in
-// 3 min, against 199 ms and a few short stalls at 50 ms). Each chunk is one WebSocket message.
-const TIMESLICE_MS = clampInt(params.get('timeslice'), 20, 10, 10_000);
-// Chrome puts each keyframe on the first frame at least this long after the previous one, so every GOP
-// lasts at least 1 s and the n-th keyframe is never before n s. That is what keeps ffmpeg's stream-copied
-// segments one GOP each: it cuts at the first keyframe at or after the next 1 s mark, and a keyframe just
-// before a mark (990 ms gave 0.98 s GOPs on irregular frames) puts two GOPs in one segment and every later
-// segment ~1 s late. GOPs of 1.000–1.033 s are fine: the origin sets the MPD's segment duration to the
-// measured one (src/origin/segment-timing.ts).
-const KEYFRAME_MS = 1000;
-// Above this much unsent data the uplink is clearly slower than the encoder; we warn but keep every byte.
-const BACKPRESSURE_WARN = 8 * 1024 * 1024;
-const BACKPRESSURE_CLEAR = 2 * 1024 * 1024;
-// The server's message limit is 4 MiB; large timeslices at high bitrates could approach it.
-const MAX_MESSAGE = 1024 * 1024;
-const FIRST_MESSAGE_MIN = 1024;
+/** @typedef {import('./capture/devices.js').CaptureSettings} CaptureSettings */
+/** @typedef {import('./capture/ingest-client.js').Explanation} Explanation */
 
-/** Read by automated tests; kept current by setState() and the send loop. */
+/**
+ * Read by automated tests (test/e2e, bench/); kept current by setState() and the send loop.
+ * @typedef {object} CaptureHook
+ * @property {string} state `idle` | `connecting` | `live` | `stopped` | `error`
+ * @property {number} bytesSent
+ * @property {string | null} mimeType what the recorder really records, once known
+ * @property {string | null} error the message shown, `title: text`
+ * @property {string | null} viewerUrl
+ * @property {number} serverBytesReceived as the server's last `status` said
+ */
+
+/**
+ * One publishing attempt.
+ * @typedef {object} Session
+ * @property {boolean} stopping the user (or a local failure) is ending it: a close is expected
+ * @property {boolean} ended
+ * @property {UploadMeter} meter
+ * @property {MediaRecorder} [recorder]
+ * @property {IngestClient} [client]
+ * @property {ReturnType<typeof setInterval>} [ticker]
+ */
+
+const params = new URLSearchParams(location.search);
+const TIMESLICE_MS = clampInt(params.get('timeslice'), DEFAULT_TIMESLICE_MS, 10, 10_000);
+
+/** @type {CaptureHook} */
 const hook = {
   state: 'idle',
   bytesSent: 0,
@@ -41,12 +62,43 @@ const hook = {
 };
 window.dashrelayCapture = hook;
 
-// Every element with an id, e.g. ui.bytesSent for #bytes-sent.
-const ui = elementsById();
+const ui = elementsById({
+  state: HTMLElement,
+  stateText: HTMLElement,
+  error: HTMLElement,
+  errorTitle: HTMLElement,
+  errorText: HTMLElement,
+  errorHint: HTMLElement,
+  warning: HTMLElement,
+  backpressure: HTMLElement,
+  preview: HTMLVideoElement,
+  previewPlaceholder: HTMLElement,
+  liveLink: HTMLElement,
+  viewerLink: HTMLAnchorElement,
+  settings: HTMLFormElement,
+  stream: HTMLInputElement,
+  streamMsg: HTMLElement,
+  camera: HTMLSelectElement,
+  mic: HTMLSelectElement,
+  audio: HTMLInputElement,
+  deviceHint: HTMLElement,
+  resolution: HTMLSelectElement,
+  fps: HTMLSelectElement,
+  start: HTMLButtonElement,
+  stop: HTMLButtonElement,
+  previewBtn: HTMLButtonElement,
+  bytesSent: HTMLElement,
+  bitrate: HTMLElement,
+  serverBytes: HTMLElement,
+  packager: HTMLElement,
+  mime: HTMLElement,
+});
 
-let media = null; // the current MediaStream (preview and recording share it)
+/** @type {MediaStream | null} the preview and the recording share it */
+let media = null;
 let mediaKey = '';
-let session = null; // one publishing attempt: socket, recorder, counters
+/** @type {Session | null} */
+let session = null;
 
 function applyUrlParams() {
   ui.stream.value = params.get('stream') ?? 'cam1';
@@ -58,6 +110,7 @@ function applyUrlParams() {
   if (fps) selectValue(ui.fps, String(fps), `${fps} fps`);
 }
 
+/** @returns {CaptureSettings} */
 function readSettings() {
   const [width, height] = ui.resolution.value.split('x').map(Number);
   const { camera, mic, audio, fps } = ui;
@@ -72,11 +125,7 @@ function readSettings() {
   };
 }
 
-/** Identifies what getUserMedia was asked for, to know when the open camera no longer matches. */
-function mediaKeyOf(s) {
-  return JSON.stringify([s.cameraId, s.micId, s.audio, s.width, s.height, s.fps]);
-}
-
+/** @type {Record<string, string>} */
 const stateText = {
   idle: 'Not streaming yet. Choose your settings and press Start.',
   connecting: 'Connecting to the server…',
@@ -86,6 +135,7 @@ const stateText = {
   error: 'Not streaming: see the message below.',
 };
 
+/** @param {string} state */
 function setState(state, label = state) {
   // "stopping" is only shown, never exposed: tests see live until the socket has really closed.
   if (state !== 'stopping') hook.state = state;
@@ -100,6 +150,10 @@ function setState(state, label = state) {
   ui.liveLink.hidden = state !== 'live' || !hook.viewerUrl;
 }
 
+/**
+ * @param {string} title
+ * @param {string} text
+ */
 function showError(title, text, hint = '') {
   hook.error = text ? `${title}: ${text}` : title;
   ui.error.hidden = false;
@@ -115,10 +169,6 @@ function clearMessages() {
   ui.backpressure.hidden = true;
 }
 
-function canCapture() {
-  return Boolean(window.isSecureContext && navigator.mediaDevices?.getUserMedia && window.MediaRecorder);
-}
-
 function validateName() {
   const ok = streamNamePattern.test(ui.stream.value.trim());
   ui.stream.setAttribute('aria-invalid', String(!ok));
@@ -130,21 +180,7 @@ function validateName() {
 }
 
 async function refreshDevices() {
-  const devices = await navigator.mediaDevices.enumerateDevices();
-  const fill = (select, kind, fallback) => {
-    const keep = select.value;
-    const found = devices.filter((d) => d.kind === kind && d.deviceId);
-    // Before permission the browser hides labels (and often ids); offer "default" until then.
-    const options = [new Option(fallback, '')];
-    found.forEach((d, i) => {
-      options.push(new Option(d.label || `${fallback} ${i + 1}`, d.deviceId));
-    });
-    select.replaceChildren(...options);
-    if (options.some((o) => o.value === keep)) select.value = keep;
-  };
-  fill(ui.camera, 'videoinput', 'Default camera');
-  fill(ui.mic, 'audioinput', 'Default microphone');
-  ui.deviceHint.hidden = devices.some((d) => d.label);
+  ui.deviceHint.hidden = await refreshDeviceLists(ui.camera, ui.mic);
 }
 
 function stopMedia() {
@@ -161,18 +197,11 @@ async function ensureMedia() {
   if (media && mediaKeyOf(s) === mediaKey && media.getTracks().every((t) => t.readyState === 'live'))
     return media;
   stopMedia();
-  const video = { width: { ideal: s.width }, height: { ideal: s.height }, frameRate: { ideal: s.fps } };
-  if (s.cameraId) video.deviceId = { exact: s.cameraId };
-  const audio = s.audio ? (s.micId ? { deviceId: { exact: s.micId } } : true) : false;
-  media = await navigator.mediaDevices.getUserMedia({ video, audio });
+  media = await navigator.mediaDevices.getUserMedia(mediaConstraints(s));
   ui.preview.srcObject = media;
   ui.previewPlaceholder.hidden = true;
   await refreshDevices();
-  // Show the devices actually chosen, so "Default camera" turns into its real name.
-  const camId = media.getVideoTracks()[0]?.getSettings().deviceId;
-  const micId = media.getAudioTracks()[0]?.getSettings().deviceId;
-  if (camId && [...ui.camera.options].some((o) => o.value === camId)) ui.camera.value = camId;
-  if (micId && [...ui.mic.options].some((o) => o.value === micId)) ui.mic.value = micId;
+  showOpenDevices(media, ui.camera, ui.mic);
   mediaKey = mediaKeyOf(readSettings());
   for (const track of media.getTracks()) track.addEventListener('ended', onTrackEnded);
   return media;
@@ -193,20 +222,18 @@ async function preview() {
   }
 }
 
+/** @param {unknown} err */
+function messageOf(err) {
+  return err instanceof Error ? err.message : String(err);
+}
+
 async function start() {
   if (session) return;
   if (!validateName()) return ui.stream.focus();
   clearMessages();
   const settings = readSettings();
-  const sess = {
-    stopping: false, // the user (or a local failure) is ending it: a close is expected
-    ended: false,
-    opened: false,
-    serverError: null, // the last `error` message, explained when the close follows
-    chain: Promise.resolve(), // sends in recording order
-    head: [], // chunks held back until the first message is big enough
-    headSent: false,
-  };
+  /** @type {Session} */
+  const sess = { stopping: false, ended: false, meter: new UploadMeter() };
   session = sess;
   hook.bytesSent = 0;
   hook.serverBytesReceived = 0;
@@ -217,6 +244,7 @@ async function start() {
   params.set('stream', settings.name);
   history.replaceState(null, '', `?${params}`);
 
+  /** @type {MediaStream} */
   let stream;
   try {
     stream = await ensureMedia();
@@ -225,116 +253,70 @@ async function start() {
   }
   if (session !== sess) return stopMedia(); // stopped while the permission prompt was open
 
-  const requested = pickMimeType(stream.getAudioTracks().length > 0);
-  const options = { videoKeyFrameIntervalDuration: KEYFRAME_MS, ...(requested && { mimeType: requested }) };
+  /** @type {MediaRecorder} */
+  let recorder;
+  /** @type {Promise<string>} */
+  let mimeType;
   try {
-    sess.recorder = new MediaRecorder(stream, options);
+    ({ recorder, mimeType } = createRecorder(stream));
   } catch (err) {
-    return fail('This browser cannot record the camera', err.message, 'Try a current Chrome or Edge.');
+    return fail('This browser cannot record the camera', messageOf(err), 'Try a current Chrome or Edge.');
   }
-  sess.recorder.ondataavailable = (e) => enqueue(sess, e.data);
-  sess.recorder.onerror = (e) => fail('Recording failed', e.error?.message ?? 'MediaRecorder error');
-  // Learn the real container type while the socket connects (see realMimeType).
-  const mimeType = realMimeType(stream, options);
+  sess.recorder = recorder;
+  recorder.ondataavailable = (e) => sess.client?.send(e.data, recorder.state === 'recording');
+  recorder.onerror = (e) => fail('Recording failed', e.error?.message ?? 'MediaRecorder error');
 
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  sess.url = `${scheme}//${location.host}/ingest/${encodeURIComponent(settings.name)}`;
-  const ws = new WebSocket(sess.url);
-  sess.ws = ws;
-  ws.binaryType = 'arraybuffer';
-  ws.onopen = async () => {
-    sess.opened = true;
-    hook.mimeType = await mimeType;
-    ui.mime.textContent = hook.mimeType || 'browser default';
-    if (sess.ended || ws.readyState !== WebSocket.OPEN) return;
-    const v = stream.getVideoTracks()[0]?.getSettings() ?? {};
-    const fps = v.frameRate ? Math.round(v.frameRate) : undefined;
-    // The promise to the server is an upper bound: the interval plus the frame it may spill into.
-    const hello = { type: 'hello', mimeType: hook.mimeType, keyframeIntervalMs: 1000 };
-    ws.send(JSON.stringify({ ...hello, width: v.width, height: v.height, fps, client: 'capture.html' }));
-  };
-  ws.onmessage = (ev) => onServerMessage(sess, ev);
-  ws.onclose = (ev) => onClose(sess, ev);
+  sess.client = new IngestClient(ingestUrl(location, settings.name), {
+    hello: async () => {
+      hook.mimeType = await mimeType;
+      ui.mime.textContent = hook.mimeType || 'browser default';
+      // The promise to the server is an upper bound: the interval plus the frame it may spill into.
+      return {
+        type: 'hello',
+        mimeType: hook.mimeType,
+        keyframeIntervalMs: 1000,
+        ...videoHints(stream),
+        client: 'capture.html',
+      };
+    },
+    onReady: (msg) => {
+      if (sess.stopping) return;
+      hook.viewerUrl = new URL(msg.viewerUrl ?? `/viewer.html?stream=${msg.stream}`, location.href).href;
+      ui.viewerLink.href = hook.viewerUrl;
+      ui.viewerLink.textContent = hook.viewerUrl;
+      // Recording starts only now, so the first bytes the server sees are the EBML header.
+      recorder.start(TIMESLICE_MS);
+      sess.meter.start(performance.now());
+      sess.ticker = setInterval(() => updateStats(sess), 1000);
+      setState('live');
+    },
+    onStatus: (msg) => {
+      hook.serverBytesReceived = msg.bytesReceived ?? hook.serverBytesReceived;
+      ui.packager.textContent = msg.packager ?? '–';
+    },
+    onWarning: (msg) => {
+      ui.warning.hidden = false;
+      ui.warning.textContent = `Server warning: ${msg.message} (${msg.code})`;
+    },
+    onSent: (bytesSent) => {
+      hook.bytesSent = bytesSent;
+    },
+    onBackpressure: (congested, backlog) => {
+      ui.backpressure.hidden = !congested;
+      if (congested) ui.backpressure.textContent = backpressureMessage(backlog);
+    },
+    onSendFailed: (err) => fail('Could not read recorded data', messageOf(err)),
+    onClose: (_close, why) => onClose(sess, why),
+  });
 }
 
-function onServerMessage(sess, ev) {
-  if (typeof ev.data !== 'string') return;
-  let msg;
-  try {
-    msg = JSON.parse(ev.data);
-  } catch {
-    return;
-  }
-  if (msg.type === 'ready') {
-    if (sess.stopping) return;
-    hook.viewerUrl = new URL(msg.viewerUrl ?? `/viewer.html?stream=${msg.stream}`, location.href).href;
-    ui.viewerLink.href = hook.viewerUrl;
-    ui.viewerLink.textContent = hook.viewerUrl;
-    // Recording starts only now, so the first bytes the server sees are the EBML header.
-    sess.recorder.start(TIMESLICE_MS);
-    sess.lastTick = { t: performance.now(), bytes: 0 };
-    sess.ticker = setInterval(() => updateStats(sess), 1000);
-    setState('live');
-  } else if (msg.type === 'status') {
-    hook.serverBytesReceived = msg.bytesReceived ?? hook.serverBytesReceived;
-    ui.packager.textContent = msg.packager ?? '–';
-  } else if (msg.type === 'warning') {
-    ui.warning.hidden = false;
-    ui.warning.textContent = `Server warning: ${msg.message} (${msg.code})`;
-  } else if (msg.type === 'error') {
-    // The close that follows carries only a short reason; keep the full message for the error box.
-    sess.serverError = msg;
-  }
-}
-
-/** Queues one recorder chunk; the promise chain keeps chunks in recording order across async reads. */
-function enqueue(sess, blob) {
-  if (!blob.size) return;
-  if (!sess.headSent) {
-    // Chrome's first chunk is a single byte; the server checks the EBML header in the first message,
-    // so the first message waits until the header is surely complete (or recording has ended).
-    sess.head.push(blob);
-    const size = sess.head.reduce((n, b) => n + b.size, 0);
-    if (size < FIRST_MESSAGE_MIN && sess.recorder.state === 'recording') return;
-    blob = new Blob(sess.head);
-    sess.head = [];
-    sess.headSent = true;
-  }
-  sess.chain = sess.chain
-    .then(async () => {
-      const buf = await blob.arrayBuffer();
-      const ws = sess.ws;
-      if (ws.readyState !== WebSocket.OPEN) return;
-      for (let off = 0; off < buf.byteLength; off += MAX_MESSAGE) {
-        ws.send(buf.slice(off, off + MAX_MESSAGE));
-      }
-      hook.bytesSent += buf.byteLength;
-      if (ws.bufferedAmount > BACKPRESSURE_WARN) showBackpressure(ws.bufferedAmount);
-    })
-    .catch((err) => fail('Could not read recorded data', err.message));
-}
-
-function showBackpressure(buffered) {
-  ui.backpressure.hidden = false;
-  ui.backpressure.textContent =
-    `Network too slow: ${formatBytes(buffered)} recorded but not yet uploaded. Viewers will fall behind; ` +
-    'choose a lower resolution or frame rate, or a better connection.';
-}
-
+/** @param {Session} sess */
 function updateStats(sess) {
-  const now = performance.now();
-  // Count what has left the browser, not what was queued, so a slow uplink shows as a low rate.
-  const uploaded = hook.bytesSent - (sess.ws?.bufferedAmount ?? 0);
-  if (sess.lastTick) {
-    const dt = (now - sess.lastTick.t) / 1000;
-    ui.bitrate.textContent = formatBitrate(Math.max(0, (uploaded - sess.lastTick.bytes) * 8) / dt);
-    sess.lastTick = { t: now, bytes: uploaded };
-  } else {
-    ui.bitrate.textContent = '–';
-  }
+  const rate = sess.meter.sample(hook.bytesSent, sess.client?.backlog ?? 0, performance.now());
+  ui.bitrate.textContent = formatBitrate(rate);
   ui.bytesSent.textContent = formatBytes(hook.bytesSent);
   ui.serverBytes.textContent = formatBytes(hook.serverBytesReceived);
-  if (sess.ws && sess.ws.bufferedAmount < BACKPRESSURE_CLEAR) ui.backpressure.hidden = true;
+  sess.client?.checkBackpressure();
 }
 
 function stop() {
@@ -342,41 +324,54 @@ function stop() {
   if (!sess || sess.stopping) return;
   sess.stopping = true;
   setState('stopping', 'stopping…');
-  const closeSocket = () => sess.ws?.close(1000, 'publisher stopped');
-  if (sess.recorder && sess.recorder.state !== 'inactive') {
+  const { client, recorder } = sess;
+  const closeSocket = () => client?.close(1000, 'publisher stopped');
+  if (recorder && recorder.state !== 'inactive') {
     // The final dataavailable fires before onstop; wait for it to be sent, then close.
-    sess.recorder.onstop = () => sess.chain.then(closeSocket);
-    sess.recorder.stop();
+    recorder.onstop = () => client?.drained().then(closeSocket);
+    recorder.stop();
     setTimeout(closeSocket, 3000); // never hang on a stuck recorder
-  } else if (sess.ws) {
+  } else if (client) {
     closeSocket();
   } else {
     finish(sess, 'stopped');
   }
 }
 
-/** Ends the session because of a local problem (camera, recorder). */
+/**
+ * Ends the session because of a local problem (camera, recorder).
+ * @param {string} title
+ * @param {string} text
+ */
 function fail(title, text, hint = 'Fix the problem above, then press Start again.') {
   const sess = session;
   showError(title, text, hint);
   if (sess) {
     sess.stopping = true;
     if (sess.recorder && sess.recorder.state !== 'inactive') sess.recorder.stop();
-    sess.ws?.close(1000, 'capture error');
+    sess.client?.close(1000, 'capture error');
     finish(sess, 'error');
   } else {
     setState('error');
   }
 }
 
-function onClose(sess, ev) {
+/**
+ * @param {Session} sess
+ * @param {Explanation} why
+ */
+function onClose(sess, why) {
   if (sess.ended) return;
   if (sess.stopping) return finish(sess, 'stopped');
   if (sess.recorder && sess.recorder.state !== 'inactive') sess.recorder.stop();
-  showError(...explainClose(ev, sess));
+  showError(...why);
   finish(sess, 'error');
 }
 
+/**
+ * @param {Session} sess
+ * @param {string} state
+ */
 function finish(sess, state) {
   if (sess.ended) return;
   sess.ended = true;
@@ -402,7 +397,7 @@ for (const c of [ui.camera, ui.mic, ui.audio, ui.resolution, ui.fps]) {
   c.addEventListener('change', () => media && !session && preview());
 }
 // Closing the tab mid-stream: say goodbye properly so the server ends the session at once.
-addEventListener('pagehide', () => session?.ws?.close(1000, 'page closed'));
+addEventListener('pagehide', () => session?.client?.close(1000, 'page closed'));
 
 applyUrlParams();
 validateName();

@@ -1,6 +1,8 @@
+// @ts-check
+// The start page: the list of live streams, refreshed every few seconds.
 import {
-  $,
   el,
+  elementsById,
   formatBitrate,
   formatCodecs,
   formatFps,
@@ -10,12 +12,21 @@ import {
   setPill,
 } from './common.js';
 
-const POLL_MS = 2000;
-const list = $('#streams');
-const empty = $('#empty');
-const errorBox = $('#error');
-const status = $('#list-status');
+/** @typedef {import('./common.js').StreamInfo} StreamInfo */
 
+const POLL_MS = 2000;
+const ui = elementsById({
+  streams: HTMLUListElement,
+  empty: HTMLElement,
+  error: HTMLElement,
+  listStatus: HTMLElement,
+});
+const list = ui.streams;
+const empty = ui.empty;
+const errorBox = ui.error;
+const status = ui.listStatus;
+
+/** @param {StreamInfo} info */
 function renderStream(info) {
   const pill = el('span');
   // The packager may still be starting: say so rather than offering a link that will not play yet.
@@ -41,6 +52,7 @@ function renderStream(info) {
 
 async function refresh() {
   try {
+    /** @type {{ status: number, body: { streams?: StreamInfo[] } | null }} */
     const { status: code, body } = await getJson('/api/streams');
     if (code !== 200 || !Array.isArray(body?.streams)) throw new Error(`the server answered HTTP ${code}`);
     errorBox.hidden = true;
@@ -51,7 +63,8 @@ async function refresh() {
   } catch (err) {
     // Keep the last list visible: a brief server restart should not blank the page.
     errorBox.hidden = false;
-    errorBox.textContent = `Cannot load the stream list (${err.message}). Is the dashrelay server running? Retrying…`;
+    const why = err instanceof Error ? err.message : String(err);
+    errorBox.textContent = `Cannot load the stream list (${why}). Is the dashrelay server running? Retrying…`;
     status.textContent = '';
   } finally {
     setTimeout(refresh, POLL_MS);

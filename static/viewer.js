@@ -1,3 +1,6 @@
+// @ts-check
+// The viewer page: finds the stream, attaches dash.js, shows its figures and the analysis events. The
+// player's settings are in ./viewer/player-settings.js.
 import {
   el,
   elementsById,
@@ -11,35 +14,89 @@ import {
   setPill,
   streamNamePattern,
 } from './common.js';
+import { liveDelayOf, playerSettings } from './viewer/player-settings.js';
+
+/** @typedef {import('./common.js').StreamInfo} StreamInfo */
+/** @typedef {import('dashjs').MediaPlayerClass} DashPlayer */
+
+/**
+ * One analysis result (docs/protocol.md, `AnalysisEvent`).
+ * @typedef {object} AnalysisEvent
+ * @property {string} stream
+ * @property {string} plugin
+ * @property {string} type
+ * @property {number} ptsMs
+ * @property {number} wallClockMs
+ * @property {Record<string, unknown>} [data]
+ */
+
+/**
+ * Read by automated tests (bench/lib/clock-probe.js reads `player`).
+ * @typedef {object} ViewerHook
+ * @property {string} state `waiting` | `live` | `ended` | `no-stream`
+ * @property {DashPlayer | null} player
+ * @property {AnalysisEvent[]} events newest first
+ * @property {StreamInfo | null} info
+ * @property {number | null} latency what dash.js reports, s
+ */
 
 const POLL_MS = 2000;
 const MAX_EVENTS = 50;
 const ENDED_PAUSE_MS = 3000; // long enough to read "stream ended" before the page goes back to waiting
 const params = new URLSearchParams(location.search);
 const name = params.get('stream') ?? '';
-/** A positive number from the URL, or undefined. */
-function numberParam(key) {
-  const v = Number.parseFloat(params.get(key) ?? '');
-  return Number.isFinite(v) && v > 0 ? v : undefined;
-}
-/**
- * Player live delay, s: `?liveDelay=` wins, else the server's latency mode (StreamInfo.latency), which
- * knows its segment size and delivery; 1 s if neither says.
- */
-let liveDelay = numberParam('liveDelay') ?? 1.0;
+/** Player live delay, s, until a stream's own is known (see liveDelayOf). */
+let liveDelay = liveDelayOf(null, params);
 
-/** Read by automated tests. `events` is newest first. */
+/** @type {ViewerHook} */
 const hook = { state: 'waiting', player: null, events: [], info: null, latency: null };
 window.dashrelayViewer = hook;
 
-const ui = elementsById();
+const ui = elementsById({
+  picker: HTMLElement,
+  pickName: HTMLInputElement,
+  pickLive: HTMLElement,
+  watch: HTMLElement,
+  title: HTMLElement,
+  state: HTMLElement,
+  error: HTMLElement,
+  frame: HTMLElement,
+  video: HTMLVideoElement,
+  overlay: HTMLElement,
+  overlayTitle: HTMLElement,
+  overlayText: HTMLElement,
+  unmute: HTMLButtonElement,
+  jump: HTMLButtonElement,
+  playNote: HTMLElement,
+  latency: HTMLElement,
+  target: HTMLElement,
+  buffer: HTMLElement,
+  rate: HTMLElement,
+  resolution: HTMLElement,
+  fps: HTMLElement,
+  codecs: HTMLElement,
+  ingest: HTMLElement,
+  since: HTMLElement,
+  eventCount: HTMLElement,
+  eventsEmpty: HTMLElement,
+  events: HTMLOListElement,
+});
 const video = ui.video;
+/** @type {DashPlayer | null} */
 let player = null;
-let playingSession = null; // sessionId the player is attached to
-let endedSession = null; // a finished sessionId, so a late poll answer cannot revive it
-let endedTimer = null;
+/** @type {string | null} sessionId the player is attached to */
+let playingSession = null;
+/** @type {string | null} a finished sessionId, so a late poll answer cannot revive it */
+let endedSession = null;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let endedTimer;
 let attachToken = 0; // bumps on every attach/detach so stale async steps give up
 
+/**
+ * @param {string} state
+ * @param {string} [title]
+ * @param {string | Node} [text]
+ */
 function setState(state, title, text = '') {
   hook.state = state;
   setPill(ui.state, state);
@@ -61,54 +118,18 @@ function showWaiting() {
   setState('waiting', `Waiting for stream ${name} to go live…`, waitingText());
 }
 
-/**
- * Lowest buffer the catch-up may play down to when the stream has sound, s. Chromium's audio renderer
- * stalls the element below ~0.25 s of audio; a 0.25 s floor cost ~15 ms of latency (409 ms), 0.22 s
- * still stopped the stall cascades (bench:latency, README "Latency").
- */
-const AUDIO_BUFFER_FLOOR_S = 0.22;
-
-/** Low-latency dash.js 5 settings (names as in node_modules/dashjs/index.d.ts). */
+/** @param {StreamInfo} info */
 function createPlayer(info) {
+  const dashjs = window.dashjs;
   const p = dashjs.MediaPlayer().create();
-  const hasAudio = info?.codecs?.audio && info.codecs.audio !== 'none';
-  const delayMs = hasAudio ? info?.latency?.playerLiveDelayWithAudioMs : info?.latency?.playerLiveDelayMs;
-  liveDelay = numberParam('liveDelay') ?? (delayMs ?? 1000) / 1000;
-  const maxRate = numberParam('maxRate') ?? 0.3;
-  p.updateSettings({
-    streaming: {
-      delay: { liveDelay },
-      buffer: {
-        // dash.js reports an empty buffer below this; with a sub-second target the default 0.3 s is the
-        // whole buffer, so it would count normal low-latency operation as stalling.
-        lowLatencyStallThreshold: Math.min(0.3, liveDelay / 3),
-      },
-      liveCatchup: {
-        enabled: true,
-        // Further than this from the target, dash.js seeks instead of slowly changing speed. Not less
-        // than a second: seeking to a live edge that has no data yet would start a stall-seek loop.
-        maxDrift: Math.max(1, liveDelay / 2),
-        // v5 semantics: offsets from 1.0, i.e. by default play between 0.7× and 1.3× to reach the target.
-        playbackRate: { min: -maxRate, max: maxRate },
-        // LoL+ mode (dash.js "liveCatchupModeLoLP") also watches the buffer: it slows down before the
-        // buffer runs dry instead of chasing the target into a stall. `?catchup=default` for the plain one.
-        ...(params.get('catchup') !== 'default' && {
-          mode: 'liveCatchupModeLoLP',
-          // With sound, never below what Chromium's audio renderer needs: it stalls the element while
-          // less than ~0.25 s of audio is buffered, and catching up at 1.2× after one stall drained
-          // the audio into the next (bench:latency recorded 0.15 s of audio at such stalls).
-          playbackBufferMin: hasAudio ? Math.max(liveDelay / 2, AUDIO_BUFFER_FLOOR_S) : liveDelay / 2,
-        }),
-      },
-      utcSynchronization: {
-        // The built-in default is a public time server, unreachable on an isolated network.
-        defaultTimingSource: { scheme: 'urn:mpeg:dash:utc:http-iso:2014', value: `${location.origin}/time` },
-        useManifestDateHeaderTimeSource: false,
-      },
-    },
-  });
+  liveDelay = liveDelayOf(info, params);
+  p.updateSettings(playerSettings(info, params, location.origin));
   const events = dashjs.MediaPlayer.events;
-  p.on(events.ERROR, (e) => onPlayerError(e.error?.message ?? e.error?.code ?? 'unknown error'));
+  p.on(events.ERROR, (e) => {
+    // Some dash.js errors are only a category string, which says no more than "unknown".
+    const err = typeof e.error === 'object' ? e.error : null;
+    onPlayerError(err?.message ?? err?.code ?? 'unknown error');
+  });
   p.on(events.PLAYBACK_ERROR, (e) => onPlayerError(e.error?.message ?? 'the video element failed'));
   p.on(events.PLAYBACK_NOT_ALLOWED, () => {
     ui.playNote.textContent = 'The browser blocked autoplay: click the video to start.';
@@ -116,6 +137,7 @@ function createPlayer(info) {
   return p;
 }
 
+/** @param {StreamInfo} info */
 async function attach(info) {
   const token = ++attachToken;
   const manifestUrl = info.manifestUrl ?? `/live/${encodeURIComponent(name)}/manifest.mpd`;
@@ -154,6 +176,7 @@ function destroyPlayer() {
   ui.playNote.textContent = '';
 }
 
+/** @param {string | number} message */
 function onPlayerError(message) {
   // Usually a restart on the server side; the next poll attaches again if the stream is still live.
   showError(`Playback problem: ${message}. Retrying…`);
@@ -161,12 +184,16 @@ function onPlayerError(message) {
   showWaiting();
 }
 
+/** @param {string} text `''` hides the box */
 function showError(text) {
   ui.error.hidden = !text;
   ui.error.textContent = text ?? '';
 }
 
-/** One place for "here is what the server says now", from polling and from SSE alike. */
+/**
+ * One place for "here is what the server says now", from polling and from SSE alike.
+ * @param {StreamInfo | null} info
+ */
 function onInfo(info) {
   if (!info) return onGone();
   if (info.sessionId && info.sessionId === endedSession) return;
@@ -207,6 +234,7 @@ function onGone() {
   endedTimer = setTimeout(showWaiting, ENDED_PAUSE_MS);
 }
 
+/** @param {StreamInfo | null} info */
 function renderInfo(info) {
   ui.resolution.textContent = info ? formatResolution(info) : '–';
   ui.fps.textContent = info ? formatFps(info) : '–';
@@ -217,22 +245,27 @@ function renderInfo(info) {
 
 async function poll() {
   try {
+    /** @type {{ status: number, body: StreamInfo | null }} */
     const { status, body } = await getJson(`/api/streams/${encodeURIComponent(name)}`);
     if (status === 200) onInfo(body);
     else if (status === 404) onGone();
     else throw new Error(`HTTP ${status}`);
     if (ui.error.textContent.startsWith('Cannot reach')) showError('');
   } catch (err) {
-    showError(`Cannot reach the dashrelay server (${err.message}). Retrying every ${POLL_MS / 1000} s…`);
+    const why = err instanceof Error ? err.message : String(err);
+    showError(`Cannot reach the dashrelay server (${why}). Retrying every ${POLL_MS / 1000} s…`);
   } finally {
     setTimeout(poll, POLL_MS);
   }
 }
 
-/** dash.js throws from some getters until playback is initialised; "unknown" is the honest answer then. */
+/**
+ * dash.js throws from some getters until playback is initialised; "unknown" is the honest answer then.
+ * @param {(p: DashPlayer) => number} fn
+ */
 function safe(fn) {
   try {
-    return player ? fn() : Number.NaN;
+    return player ? fn(player) : Number.NaN;
   } catch {
     return Number.NaN;
   }
@@ -240,12 +273,12 @@ function safe(fn) {
 
 function updatePlaybackStats() {
   const ready = Boolean(player?.isReady());
-  const latency = safe(() => player.getCurrentLiveLatency());
-  const target = safe(() => player.getTargetLiveDelay());
+  const latency = safe((p) => p.getCurrentLiveLatency());
+  const target = safe((p) => p.getTargetLiveDelay());
   hook.latency = Number.isFinite(latency) && latency > 0 ? latency : null;
   ui.latency.textContent = hook.latency === null ? '–' : `${hook.latency.toFixed(2)} s`;
   ui.target.textContent = Number.isFinite(target) && target > 0 ? `${target.toFixed(2)} s` : '–';
-  const buffer = safe(() => player.getBufferLength('video'));
+  const buffer = safe((p) => p.getBufferLength('video'));
   ui.buffer.textContent = Number.isFinite(buffer) ? `${buffer.toFixed(2)} s` : '–';
   ui.rate.textContent = ready ? `${video.playbackRate.toFixed(2)}×` : '–';
   // "Well above" = more than a second behind the target, which catch-up alone fixes only slowly.
@@ -255,6 +288,10 @@ function updatePlaybackStats() {
   if (hook.info) ui.since.textContent = formatSince(hook.info.since);
 }
 
+/**
+ * @param {AnalysisEvent} ev
+ * @param {boolean} fresh arrived live (highlighted), not from the history
+ */
 function eventItem(ev, fresh) {
   const score = typeof ev.data?.score === 'number' ? ev.data.score.toFixed(1) : '';
   const label = ev.plugin && ev.plugin !== ev.type ? `${ev.type} (${ev.plugin})` : ev.type;
@@ -267,22 +304,30 @@ function eventItem(ev, fresh) {
   );
 }
 
+/**
+ * @param {AnalysisEvent[]} events newest first
+ * @param {boolean} fresh
+ */
 function addEvents(events, fresh) {
   hook.events = [...events, ...hook.events].slice(0, MAX_EVENTS);
   ui.events.prepend(...events.map((ev) => eventItem(ev, fresh)));
-  while (ui.events.children.length > MAX_EVENTS) ui.events.lastElementChild.remove();
+  while (ui.events.children.length > MAX_EVENTS) ui.events.lastElementChild?.remove();
   ui.eventsEmpty.hidden = hook.events.length > 0;
   ui.eventCount.textContent = hook.events.length ? `latest ${hook.events.length}` : '';
 }
 
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let motionTimer;
+
 function flashMotion() {
   ui.frame.classList.add('motion');
-  clearTimeout(flashMotion.timer);
-  flashMotion.timer = setTimeout(() => ui.frame.classList.remove('motion'), 600);
+  clearTimeout(motionTimer);
+  motionTimer = setTimeout(() => ui.frame.classList.remove('motion'), 600);
 }
 
 async function loadHistory() {
   try {
+    /** @type {{ status: number, body: { events?: AnalysisEvent[] } | null }} */
     const { status, body } = await getJson(`/api/streams/${encodeURIComponent(name)}/events`);
     if (status !== 200 || !Array.isArray(body?.events)) return;
     const newest = [...body.events].sort((a, b) => b.wallClockMs - a.wallClockMs).slice(0, MAX_EVENTS);
@@ -296,24 +341,27 @@ function subscribe() {
   // EventSource reconnects by itself after network hiccups or a server restart.
   const source = new EventSource(`/api/streams/${encodeURIComponent(name)}/events/live`);
   source.addEventListener('analysis', (e) => {
+    /** @type {AnalysisEvent} */
     const ev = JSON.parse(e.data);
     addEvents([ev], true);
     if (ev.type === 'motion') flashMotion();
   });
   source.addEventListener('state', (e) => {
+    /** @type {{ live: boolean, info: StreamInfo | null }} */
     const msg = JSON.parse(e.data);
     if (msg.live) onInfo(msg.info);
     else onGone();
   });
 }
 
+/** @param {string} [message] */
 function showPicker(message) {
   hook.state = 'no-stream';
   ui.picker.hidden = false;
   ui.pickName.value = name;
   if (message) showError(message);
   getJson('/api/streams')
-    .then(({ body }) => {
+    .then((/** @type {{ body: { streams?: StreamInfo[] } | null }} */ { body }) => {
       const live = (body?.streams ?? []).map((s) => s.name);
       if (!live.length) return;
       ui.pickLive.replaceChildren('Live now: ');
