@@ -1,4 +1,5 @@
 import { createError } from '../errors/errors.ts';
+import { rateLimited } from '../util/rate-limit.ts';
 import { rgbToGray } from './pnm-parser.ts';
 import type {
   AnalysisEvent,
@@ -24,7 +25,12 @@ interface Slot {
   readonly stats: PluginStats;
   busy: boolean;
   current: AnalysisFrame | undefined;
+  /** Logs a failed `onFrame`, at most once per {@link errorLogIntervalMs}. */
+  readonly reportError: (err: unknown) => void;
 }
+
+/** A plugin that always throws logs one line per this many ms, not one per frame. */
+export const errorLogIntervalMs = 10_000;
 
 export interface PluginHostOptions {
   readonly stream: string;
@@ -50,8 +56,24 @@ export class PluginHost {
   constructor(private readonly opts: PluginHostOptions) {
     this.slots = opts.plugins.map((plugin) => {
       const stats: PluginStats = { plugin: plugin.name, delivered: 0, dropped: 0, errors: 0 };
-      const slot: Slot = { plugin, reader: undefined, queue: [], stats, busy: false, current: undefined };
       const log = opts.log(plugin.name);
+      const reportError = rateLimited(
+        errorLogIntervalMs,
+        (_suppressed, err: unknown) => {
+          const e = createError('DR_ERR_ANALYSIS_PLUGIN', plugin.name, `onFrame: ${describe(err)}`);
+          log.error(`${e.message} (${stats.errors} errors so far) [${e.code}]`);
+        },
+        opts.now,
+      );
+      const slot: Slot = {
+        plugin,
+        reader: undefined,
+        queue: [],
+        stats,
+        busy: false,
+        current: undefined,
+        reportError,
+      };
       try {
         slot.reader = plugin.open({
           stream: opts.stream,
@@ -128,13 +150,7 @@ export class PluginHost {
         slot.stats.delivered++;
       } catch (err) {
         slot.stats.errors++;
-        // At most one log line per 100 errors keeps a plugin that always throws from flooding the log.
-        if (slot.stats.errors % 100 === 1) {
-          const e = createError('DR_ERR_ANALYSIS_PLUGIN', slot.plugin.name, `onFrame: ${describe(err)}`);
-          this.opts
-            .log(slot.plugin.name)
-            .error(`${e.message} (${slot.stats.errors} errors so far) [${e.code}]`);
-        }
+        slot.reportError(err);
       }
     }
     slot.current = undefined;

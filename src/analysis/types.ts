@@ -1,3 +1,5 @@
+import type { Logger } from '../contracts/logger.ts';
+
 /** Pixel layouts handed to plugins: 8-bit luma, or 8-bit packed RGB. */
 export type FrameFormat = 'gray' | 'rgb24';
 
@@ -29,11 +31,8 @@ export interface AnalysisEvent {
   readonly data?: Record<string, unknown>;
 }
 
-export interface AnalysisLogger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+/** A plugin's logger: the server's logger shape, its lines tagged with the stream and the plugin. */
+export type AnalysisLogger = Logger;
 
 /** Given to a plugin when a stream starts. */
 export interface AnalysisContext {

@@ -33,7 +33,6 @@ export class ArchiveSink implements MediaSink {
   private closing: Promise<void> | undefined;
   private failed = false;
   private readonly drainCallbacks: (() => void)[] = [];
-  bytesWritten = 0;
 
   private constructor(private readonly opts: ArchiveSinkOptions) {
     this.path = join(opts.dir, `${archiveTimestamp(opts.startedAtMs)}.${opts.extension}`);
@@ -62,7 +61,6 @@ export class ArchiveSink implements MediaSink {
 
   write(chunk: Buffer): boolean {
     if (!this.stream || this.failed || this.closing) return true;
-    this.bytesWritten += chunk.length;
     return this.stream.write(chunk);
   }
 

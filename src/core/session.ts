@@ -1,6 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { MediaSink, SessionInfo } from '../contracts/sink.ts';
+import type { ErrorCode } from '../errors/errors.ts';
 import { BitrateMeter } from '../util/bitrate-meter.ts';
+
+/** A non-fatal problem with a catalogue code (docs/errors.md), passed on to the publisher. */
+export interface SessionWarning {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
 
 export interface SessionEvents {
   /** A sink asked to slow down: the publisher should stop reading. */
@@ -8,7 +15,7 @@ export interface SessionEvents {
   /** Every sink drained: the publisher may resume. */
   resume: [];
   /** A non-fatal problem to pass on to the publisher. */
-  warning: [{ code: string; message: string }];
+  warning: [SessionWarning];
   /** A fatal problem: the publisher must be disconnected with this error. */
   fatal: [Error];
   ended: [];

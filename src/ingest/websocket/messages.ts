@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import type { ErrorCode } from '../../errors/errors.ts';
 
 /** Publisher → server: the first text message of a session (docs/protocol.md). */
 export const HelloMessage = Type.Object(
@@ -31,8 +32,8 @@ export type ServerMessage =
       manifestUrl: string;
     }
   | { type: 'status'; bytesReceived: number; bitrateBps: number; packager: string }
-  | { type: 'warning'; code: string; message: string }
-  | { type: 'error'; code: string; message: string };
+  | { type: 'warning'; code: ErrorCode; message: string }
+  | { type: 'error'; code: ErrorCode; message: string };
 
 /**
  * Parses and validates a text control message.

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { PublishRequest } from '../../contracts/sink.ts';
-import { createError, DashrelayError, toDashrelayError } from '../../errors/errors.ts';
+import { createError, DashrelayError, type ErrorCode, toDashrelayError } from '../../errors/errors.ts';
 import { isValidStreamName } from '../../util/stream-name.ts';
 import { parseControlMessage, type ServerMessage, startsWithEbmlHeader } from './messages.ts';
 import { describeMimeType } from './mime-type.ts';
@@ -15,7 +15,7 @@ export interface IngestSession {
   bitrateBps(): number;
   end(): Promise<void>;
   on(event: 'pause' | 'resume' | 'ended', listener: () => void): unknown;
-  on(event: 'warning', listener: (w: { code: string; message: string }) => void): unknown;
+  on(event: 'warning', listener: (w: { code: ErrorCode; message: string }) => void): unknown;
   on(event: 'fatal', listener: (err: Error) => void): unknown;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { PluginHost, type PluginHostOptions } from '../../../src/analysis/plugin-host.ts';
+import { errorLogIntervalMs, PluginHost, type PluginHostOptions } from '../../../src/analysis/plugin-host.ts';
 import type {
   AnalysisContext,
   AnalysisEvent,
@@ -174,16 +174,21 @@ describe('PluginHost', () => {
     expect(logger('good')?.error).not.toHaveBeenCalled();
   });
 
-  it('logs a constantly failing plugin once per 100 errors', async () => {
+  it('logs a constantly failing plugin once per errorLogIntervalMs, with the count so far', async () => {
     const bad = recorder('bad', () => {
       throw 'not an Error';
     });
-    const { host, logger } = makeHost([bad]);
-    for (let i = 0; i < 101; i++) {
+    let nowMs = 1_000_000;
+    const { host, logger } = makeHost([bad], { now: () => nowMs });
+    for (let i = 0; i < 100; i++) {
       host.dispatch(frame(i));
       await flush();
     }
-    expect(host.stats[0]?.errors).toBe(101);
+    expect(host.stats[0]?.errors).toBe(100);
+    expect(logger('bad')?.error).toHaveBeenCalledTimes(1);
+    nowMs += errorLogIntervalMs;
+    host.dispatch(frame(100));
+    await flush();
     expect(logger('bad')?.error).toHaveBeenCalledTimes(2);
     expect(logger('bad')?.error).toHaveBeenLastCalledWith(
       expect.stringContaining('onFrame: not an Error (101 errors so far)'),
