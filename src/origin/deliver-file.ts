@@ -69,8 +69,11 @@ export function deliverFile(
     res.off('close', cleanup);
   };
 
-  for (const chunk of file.chunks) send(chunk);
-  if (cleaned) return;
+  for (const chunk of file.chunks) {
+    send(chunk);
+    // Cut off while catching up: the rest must not count (nor destroy) the same viewer again.
+    if (cleaned) return;
+  }
   file.on('chunk', send);
   file.once('end', onEnd);
   file.once('abort', onAbort);
