@@ -72,7 +72,6 @@ describe('ArchiveSink (temp dir)', () => {
     const chunks = Array.from({ length: 200 }, (_, i) => randomBytes(1 + ((i * 7919) % 3000)));
     // Over the high-water mark `write` says "wait", but still keeps every byte.
     for (const c of chunks) sink.write(c);
-    expect(sink.bytesWritten).toBe(chunks.reduce((n, c) => n + c.length, 0));
     await sink.close();
     expect((await readFile(sink.path)).equals(Buffer.concat(chunks))).toBe(true);
   });
@@ -158,6 +157,5 @@ describe('ArchiveSink (temp dir)', () => {
     await closing;
     await sink.close();
     expect((await readFile(sink.path)).toString()).toBe('before');
-    expect(sink.bytesWritten).toBe(6);
   });
 });
