@@ -152,7 +152,12 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     reply.header('Cache-Control', 'public, max-age=3600');
     return reply.sendFile(basename(dashjsFile), dirname(dashjsFile));
   });
-  await app.register(fastifyStatic, { root: join(packageRoot, 'static'), index: 'index.html' });
+  await app.register(fastifyStatic, {
+    root: join(packageRoot, 'static'),
+    index: 'index.html',
+    // The pages' type-checking files (tsconfig.json, *.d.ts) sit beside them but are not pages.
+    allowedPath: (pathName) => !/(?:\.d\.ts|\.json)$/.test(pathName),
+  });
 
   let closing: Promise<void> | undefined;
   return {
