@@ -56,7 +56,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       maxSegmentsPerRepresentation: config.origin.segmentsInMemory,
       onDiskError: rateLimited(10_000, (suppressed, err: Error) =>
         slog.warn(
-          { err, suppressed },
+          { err, ...(suppressed > 0 ? { suppressed } : {}) },
           'could not write the DASH copy on disk (live delivery continues from memory)',
         ),
       ),
@@ -92,7 +92,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       stopTimeoutMs: config.ffmpeg.stopTimeoutMs,
       // ffmpeg repeats some warnings per packet; one a second is enough to diagnose.
       onStderrLine: rateLimited(1000, (suppressed, line: string) =>
-        slog.warn({ suppressed }, `ffmpeg: ${line}`),
+        slog.warn(suppressed > 0 ? { suppressed } : {}, `ffmpeg: ${line}`),
       ),
       onUnexpectedExit: (exit) => {
         const why = `${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}: ${lastLine(exit.stderrTail)}`;
