@@ -10,6 +10,7 @@ import {
   fixtureMimeTypes,
   freePort,
   sha256,
+  sleep,
   startServer,
   TestPublisher,
   type TestServer,
@@ -145,6 +146,33 @@ describe('dashrelay CLI', () => {
       const dir = join(t.outputDir, 'cli', 'archive');
       const [name] = await readdir(dir);
       expect((await stat(join(dir, name ?? ''))).size).toBeGreaterThan(50_000);
+    });
+
+    it('stops on SIGTERM: ffmpeg ended, the session closed, exit code 0', async () => {
+      const run = runCli([
+        'publish',
+        '--server',
+        t.url,
+        '--stream',
+        'cli-term',
+        '--input',
+        'testsrc2=size=320x240:rate=30',
+        '--input-format',
+        'lavfi',
+        '--no-audio',
+      ]);
+      await eventually(() => t.server.live('cli-term'), 10_000, 'live session');
+      await eventually(() => (run.stdout.includes('ffmpeg') ? true : undefined), 10_000, 'ffmpeg started');
+      await sleep(1000);
+      run.child.kill('SIGTERM');
+      // Before: it waited for a socket flush that a closed socket never finishes, and never exited.
+      expect(await run.exited).toBe(0);
+      expect(run.stdout).toMatch(/stopping/);
+      await eventually(
+        () => t.server.registry.get('cli-term') === undefined || undefined,
+        20_000,
+        'session end',
+      );
     });
 
     it('fails clearly when no server listens', async () => {
