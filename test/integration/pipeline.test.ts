@@ -88,6 +88,14 @@ describe('live pipeline with real ffmpeg and WebSockets', () => {
       expect(mpd).toContain(`value="${t.url.replace('127.0.0.1', '127.0.0.1')}/time"`);
       const adaptationSets = mpd.match(/<AdaptationSet[^>]*contentType="(\w+)"/g) ?? [];
       expect(adaptationSets.length).toBe(c.audio ? 2 : 1);
+      // Players without our settings play at the suggested delay (with sound, further back), and a type
+      // finder reading the first 512 bytes sees the whole <MPD> tag.
+      expect(mpd).toMatch(
+        new RegExp(`<MPD\\b[^>]*\\ssuggestedPresentationDelay="PT${c.audio ? '0.3' : '0.15'}S"`),
+      );
+      expect(mpd).toMatch(new RegExp(`<Latency target="${c.audio ? 300 : 150}"`));
+      const tag = /<MPD\b[^>]*>/.exec(mpd)?.[0] ?? '';
+      expect(mpd.indexOf(tag) + tag.length).toBeLessThan(512);
 
       const initRes = await fetch(`${t.url}/live/${stream}/init-0.m4s`);
       expect(initRes.status).toBe(200);

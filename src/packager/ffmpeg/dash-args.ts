@@ -81,7 +81,11 @@ export function buildPackagerArgs(input: PackagerArgsInput): string[] {
       '-write_prft',
       '1',
       '-target_latency',
-      String(profile.targetLatencyMs / 1000),
+      // ServiceDescription's target: a stream with sound is played further back (see playerDelayMs).
+      String(
+        Math.max(profile.targetLatencyMs, media.audio === 'none' ? 0 : profile.playerLiveDelayWithAudioMs) /
+          1000,
+      ),
     );
   }
   args.push('-method', 'PUT', '-http_persistent', '1', `${input.putBaseUrl}${ffmpegManifestName}`);

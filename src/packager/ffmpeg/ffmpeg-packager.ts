@@ -111,6 +111,15 @@ export class FfmpegPackager implements StreamPackager {
       publicTimingUrl: view.timingUrl,
       mediaStartMs: this.opts.mediaStartMs(),
       segmentDurationsSec: this.timing.templateDurationsSec(),
+      suggestedPresentationDelayMs: playerDelayMs(this.opts.profile, this.opts.media),
     });
   }
+}
+
+/**
+ * The live delay a player should keep for this stream, ms: streams with sound need more buffered
+ * (Chromium's audio renderer stalls below ~¼ s), so they get the profile's audio delay.
+ */
+export function playerDelayMs(profile: LatencyProfile, media: MediaDescription): number {
+  return media.audio === 'none' ? profile.playerLiveDelayMs : profile.playerLiveDelayWithAudioMs;
 }

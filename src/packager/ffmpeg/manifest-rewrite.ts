@@ -11,6 +11,12 @@ export interface ManifestRewrite {
    * SegmentTemplate@duration (in the template's own timescale). See `SegmentTiming`.
    */
   readonly segmentDurationsSec?: ReadonlyMap<number, number> | undefined;
+  /**
+   * How far behind the live edge a player should play, ms: MPD@suggestedPresentationDelay (§5.3.1.2).
+   * Players that read neither ServiceDescription nor their own setting (GStreamer's dashdemux) otherwise
+   * fall back to the whole time-shift window.
+   */
+  readonly suggestedPresentationDelayMs?: number | undefined;
 }
 
 /**
@@ -21,12 +27,24 @@ export interface ManifestRewrite {
  * - SegmentTemplate@duration (§5.3.9.2) becomes the measured duration for each Representation given,
  *   so `$Number$` addressing by wall clock finds the segment that holds the live edge, and
  *   @availabilityTimeOffset (§5.3.9.5.3) equals the duration, so players ask for a segment at its start.
+ * - MPD@suggestedPresentationDelay is set when given;
+ * - `xsi:schemaLocation` is dropped: it names the schema in the wrong case (`urn:mpeg:DASH:schema:MPD:2011`),
+ *   so it is no hint to anyone, and it made the opening `<MPD>` tag ~600 bytes long, past the ~512 bytes
+ *   GStreamer's type finder reads before it gives up on `application/dash+xml`.
  * Everything else is left byte for byte as ffmpeg wrote it.
  */
 export function rewriteManifest(mpd: string, rw: ManifestRewrite): string {
   let out = mpd
     .replaceAll('urn:mpeg:dash:utc:http-xsdate:2014', 'urn:mpeg:dash:utc:http-iso:2014')
     .replaceAll(rw.packagerTimingUrl, rw.publicTimingUrl);
+  out = out.replace(/(<MPD\b[^>]*?)\s+xsi:schemaLocation="[^"]*"/, '$1');
+  if (!/\bxsi:/.test(out.replace(/\sxmlns:xsi="[^"]*"/, ''))) out = out.replace(/\s+xmlns:xsi="[^"]*"/, '');
+  if (rw.suggestedPresentationDelayMs !== undefined) {
+    const delay = `PT${Number((rw.suggestedPresentationDelayMs / 1000).toFixed(3))}S`;
+    out = /<MPD\b[^>]*\ssuggestedPresentationDelay="/.test(out)
+      ? out.replace(/(<MPD\b[^>]*\ssuggestedPresentationDelay=")[^"]*(")/, `$1${delay}$2`)
+      : out.replace(/<MPD\b/, `<MPD suggestedPresentationDelay="${delay}"`);
+  }
   if (rw.mediaStartMs !== undefined) {
     const start = new Date(rw.mediaStartMs).toISOString();
     out = out.replace(/(<MPD\b[^>]*\savailabilityStartTime=")[^"]*(")/, `$1${start}$2`);

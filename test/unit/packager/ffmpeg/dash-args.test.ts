@@ -109,7 +109,9 @@ describe('buildPackagerArgs', () => {
     expect(hasSequence(a, ['-streaming', '1'])).toBe(true);
     expect(hasSequence(a, ['-frag_type', 'every_frame'])).toBe(true);
     expect(hasSequence(a, ['-write_prft', '1'])).toBe(true);
-    expect(argAfter(a, '-target_latency')).toBe('0.15');
+    // h264Opus: a stream with sound is played at the audio delay, and the ServiceDescription says so.
+    expect(argAfter(a, '-target_latency')).toBe('0.3');
+    expect(argAfter(args({ media: h264Only }), '-target_latency')).toBe('0.15');
     expect(argAfter(a, '-seg_duration')).toBe('1');
   });
 

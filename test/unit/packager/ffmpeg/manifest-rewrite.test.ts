@@ -126,3 +126,49 @@ describe('rewriteManifest SegmentTemplate@duration and @availabilityTimeOffset',
     expect(rewriteManifest(timeline, { ...opts, segmentDurationsSec: new Map([[0, 1.5]]) })).toBe(timeline);
   });
 });
+
+/** The opening of ffmpeg 5.1's dash muxer MPD, as it writes it. */
+const ffmpegHead = `<?xml version="1.0" encoding="utf-8"?>
+<MPD xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+\txmlns="urn:mpeg:dash:schema:mpd:2011"
+\txmlns:xlink="http://www.w3.org/1999/xlink"
+\txsi:schemaLocation="urn:mpeg:DASH:schema:MPD:2011 http://standards.iso.org/ittf/PubliclyAvailableStandards/MPEG-DASH_schema_files/DASH-MPD.xsd"
+\tprofiles="urn:mpeg:dash:profile:isoff-live:2011"
+\ttype="dynamic"
+\tminimumUpdatePeriod="PT10S"
+\tavailabilityStartTime="2026-12-02T02:04:52.000Z"
+\tpublishTime="2026-12-02T02:04:58.112Z"
+\ttimeShiftBufferDepth="PT10.0S"
+\tmaxSegmentDuration="PT1.0S"
+\tminBufferTime="PT1.0S">
+\t<Period id="0" start="PT0.0S"/>
+</MPD>
+`;
+
+describe('rewriteManifest: what players without our settings need', () => {
+  const rw = { packagerTimingUrl: packagerUrl, publicTimingUrl: publicUrl };
+
+  it('drops xsi:schemaLocation (wrong-case URN) so the <MPD> tag fits in the 512 bytes a type finder reads', () => {
+    expect(/<MPD\b[^>]*>/.exec(ffmpegHead)?.[0].length).toBeGreaterThan(512);
+    const out = rewriteManifest(ffmpegHead, rw);
+    const tag = /<MPD\b[^>]*>/.exec(out)?.[0] ?? '';
+    expect(out).not.toContain('schemaLocation');
+    expect(out).not.toContain('xmlns:xsi');
+    expect(out.indexOf(tag) + tag.length).toBeLessThan(512);
+    expect(tag).toContain('xmlns="urn:mpeg:dash:schema:mpd:2011"');
+  });
+
+  it('keeps the xsi namespace when something else uses it', () => {
+    const other = ffmpegHead.replace('<Period id="0" start="PT0.0S"/>', '<Period xsi:type="x" id="0"/>');
+    expect(rewriteManifest(other, rw)).toContain('xmlns:xsi=');
+  });
+
+  it('sets MPD@suggestedPresentationDelay, replacing one that is there', () => {
+    const out = rewriteManifest(ffmpegHead, { ...rw, suggestedPresentationDelayMs: 300 });
+    expect(/<MPD\b[^>]*\ssuggestedPresentationDelay="PT0.3S"/.test(out)).toBe(true);
+    const again = rewriteManifest(out, { ...rw, suggestedPresentationDelayMs: 150 });
+    expect(again.match(/suggestedPresentationDelay=/g)).toHaveLength(1);
+    expect(again).toContain('suggestedPresentationDelay="PT0.15S"');
+    expect(rewriteManifest(ffmpegHead, rw)).not.toContain('suggestedPresentationDelay');
+  });
+});
