@@ -27,6 +27,8 @@ export interface ManifestRewrite {
  * - SegmentTemplate@duration (§5.3.9.2) becomes the measured duration for each Representation given,
  *   so `$Number$` addressing by wall clock finds the segment that holds the live edge, and
  *   @availabilityTimeOffset (§5.3.9.5.3) equals the duration, so players ask for a segment at its start.
+ * - MPD@maxSegmentDuration (§5.3.1.2) is raised to the longest measured segment (audio segments of
+ *   AAC frames last a little over the nominal second), never lowered;
  * - MPD@suggestedPresentationDelay is set when given;
  * - `xsi:schemaLocation` is dropped: it names the schema in the wrong case (`urn:mpeg:DASH:schema:MPD:2011`),
  *   so it is no hint to anyone, and it made the opening `<MPD>` tag ~600 bytes long, past the ~512 bytes
@@ -50,6 +52,7 @@ export function rewriteManifest(mpd: string, rw: ManifestRewrite): string {
     out = out.replace(/(<MPD\b[^>]*\savailabilityStartTime=")[^"]*(")/, `$1${start}$2`);
   }
   const durations = rw.segmentDurationsSec;
+  out = withMaxSegmentDuration(out, durations);
   return out.replace(/<Representation\b[^>]*\sid="(\d+)"[\s\S]*?<\/Representation>/g, (block, id: string) =>
     withLiveTemplate(block, durations?.get(Number(id))),
   );
@@ -73,4 +76,15 @@ function withLiveTemplate(representation: string, seconds: number | undefined): 
       .replace(/(\sduration=")\d+(")/, `$1${ticks}$2`)
       .replace(/(\savailabilityTimeOffset=")[^"]*(")/, `$1${Number((ticks / timescale).toFixed(6))}$2`);
   });
+}
+
+/** Raises MPD@maxSegmentDuration to the longest measured duration, rounded up to the millisecond. */
+function withMaxSegmentDuration(mpd: string, durations: ReadonlyMap<number, number> | undefined): string {
+  if (!durations || durations.size === 0) return mpd;
+  const longestMs = Math.ceil(Math.max(...durations.values()) * 1000);
+  return mpd.replace(
+    /(<MPD\b[^>]*\smaxSegmentDuration=")PT([\d.]+)S(")/,
+    (whole, head: string, s: string, tail: string) =>
+      longestMs > Math.round(Number(s) * 1000) ? `${head}PT${longestMs / 1000}S${tail}` : whole,
+  );
 }

@@ -172,3 +172,24 @@ describe('rewriteManifest: what players without our settings need', () => {
     expect(rewriteManifest(ffmpegHead, rw)).not.toContain('suggestedPresentationDelay');
   });
 });
+
+describe('rewriteManifest MPD@maxSegmentDuration', () => {
+  const rw = { packagerTimingUrl: packagerUrl, publicTimingUrl: publicUrl };
+
+  it('is raised to the longest measured segment, rounded up to the ms', () => {
+    const durations = new Map([
+      [0, 1.0233],
+      [1, 1.002738],
+    ]);
+    const out = rewriteManifest(ffmpegHead, { ...rw, segmentDurationsSec: durations });
+    expect(out).toContain('maxSegmentDuration="PT1.024S"');
+  });
+
+  it('is never lowered, and left alone without measurements', () => {
+    const shorter = new Map([[0, 0.98]]);
+    expect(rewriteManifest(ffmpegHead, { ...rw, segmentDurationsSec: shorter })).toContain(
+      'maxSegmentDuration="PT1.0S"',
+    );
+    expect(rewriteManifest(ffmpegHead, rw)).toContain('maxSegmentDuration="PT1.0S"');
+  });
+});
