@@ -9,26 +9,7 @@ import { ffmpegDashNaming } from '../../src/packager/ffmpeg/file-names.ts';
 import { rewriteManifest } from '../../src/packager/ffmpeg/manifest-rewrite.ts';
 import { PutReceiver } from '../../src/packager/ffmpeg/put-receiver.ts';
 import { eventually, fixture, fixtureMimeTypes, sleep, startServer, TestPublisher } from '../_setup.ts';
-
-/** An upload like ffmpeg's: PUT with chunked transfer encoding, body written piece by piece. */
-function startPut(url: string) {
-  const req = request(url, { method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' } });
-  const done = new Promise<number>((resolve, reject) => {
-    req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', reject);
-  });
-  req.flushHeaders();
-  return {
-    write: (data: Buffer | string) => new Promise<void>((r) => req.write(data, () => r())),
-    end: async () => {
-      req.end();
-      return done;
-    },
-  };
-}
+import { startUpload } from '../_upload.ts';
 
 /** Reads a response, reporting each piece as it arrives. */
 function get(url: string, onData?: (chunk: Buffer) => void) {
@@ -95,7 +76,7 @@ describe('origin: in-memory live delivery of the packager output', () => {
   });
 
   it('streams a CMAF chunk to a waiting viewer before the segment is complete', async () => {
-    const upload = startPut(`${put}seg-0-00001.m4s`);
+    const upload = startUpload(`${put}seg-0-00001.m4s`);
     await upload.write('first-chunk|');
     await eventually(() => store.get('seg-0-00001.m4s'), 2000, 'segment started');
     let firstSeen = '';
@@ -119,12 +100,12 @@ describe('origin: in-memory live delivery of the packager output', () => {
   });
 
   it('holds a request for the next segment until the packager starts it', async () => {
-    const upload1 = startPut(`${put}seg-0-00001.m4s`);
+    const upload1 = startUpload(`${put}seg-0-00001.m4s`);
     await upload1.write('one');
     await upload1.end();
     const held = get(`${base}/live/cam/seg-0-00002.m4s`);
     await sleep(100);
-    const upload2 = startPut(`${put}seg-0-00002.m4s`);
+    const upload2 = startUpload(`${put}seg-0-00002.m4s`);
     await upload2.write('two');
     await upload2.end();
     const res = await held;
@@ -134,7 +115,7 @@ describe('origin: in-memory live delivery of the packager output', () => {
 
   it('answers 404 when a held segment does not start in time, or fell out of the window', async () => {
     for (const n of [1, 2, 3]) {
-      const u = startPut(`${put}seg-0-0000${n}.m4s`);
+      const u = startUpload(`${put}seg-0-0000${n}.m4s`);
       await u.write(`s${n}`);
       await u.end();
     }
@@ -165,7 +146,7 @@ describe('origin: in-memory live delivery of the packager output', () => {
   it('serves the manifest whole, no-cache, with UTCTiming pointing at this server', async () => {
     const mpd =
       '<MPD type="dynamic"><UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-xsdate:2014" value="http://127.0.0.1:1/time"/></MPD>';
-    const u = startPut(`${put}manifest.mpd`);
+    const u = startUpload(`${put}manifest.mpd`);
     await u.write(mpd.slice(0, 20));
     await u.write(mpd.slice(20));
     await u.end();
@@ -187,13 +168,13 @@ describe('origin: in-memory live delivery of the packager output', () => {
   });
 
   it('refuses writes with a wrong secret', async () => {
-    const status = await startPut(`${put.replace(/\/[0-9a-f]{32}\//, '/deadbeef/')}seg-0-00001.m4s`).end();
+    const status = await startUpload(`${put.replace(/\/[0-9a-f]{32}\//, '/deadbeef/')}seg-0-00001.m4s`).end();
     expect(status).toBe(403);
     expect(store.get('seg-0-00001.m4s')).toBeUndefined();
   });
 
   it('cuts off a viewer that stops reading without delaying another viewer', async () => {
-    const upload = startPut(`${put}seg-0-00001.m4s`);
+    const upload = startUpload(`${put}seg-0-00001.m4s`);
     await upload.write('x');
     await eventually(() => store.get('seg-0-00001.m4s'), 2000, 'segment started');
     // A raw client that sends the request and never reads the response.

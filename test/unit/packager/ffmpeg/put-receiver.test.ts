@@ -2,6 +2,7 @@ import { type ClientRequest, request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PutReceiver, type PutTarget } from '../../../../src/packager/ffmpeg/put-receiver.ts';
 import { eventually, sleep } from '../../../_setup.ts';
+import { startUpload } from '../../../_upload.ts';
 
 /** A session double: journals every call, in order. */
 class FakeTarget implements PutTarget {
@@ -23,36 +24,6 @@ class FakeTarget implements PutTarget {
   manifest(body: Buffer): void {
     this.journal.push(`manifest ${body.toString()}`);
   }
-}
-
-/** An upload like ffmpeg's: chunked transfer encoding, the body written piece by piece. */
-function startUpload(url: string, method = 'PUT') {
-  const req: ClientRequest = request(url, {
-    method,
-    headers: { 'Transfer-Encoding': 'chunked' },
-    agent: false,
-  });
-  const status = new Promise<number>((resolve, reject) => {
-    req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', reject);
-  });
-  req.flushHeaders();
-  return {
-    req,
-    write: (data: string) => new Promise<void>((resolve) => req.write(data, () => resolve())),
-    end: () => {
-      req.end();
-      return status;
-    },
-    /** ffmpeg killed mid-upload: the connection breaks, no final chunk. */
-    break: () => {
-      status.catch(() => {});
-      req.destroy();
-    },
-  };
 }
 
 function call(url: string, method: string, body?: string): Promise<number> {
