@@ -1,4 +1,4 @@
-import { type ClientRequest, request } from 'node:http';
+import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PutReceiver, type PutTarget } from '../../../../src/packager/ffmpeg/put-receiver.ts';
 import { eventually, sleep } from '../../../_setup.ts';
