@@ -53,6 +53,7 @@ export class AnalysisSink implements MediaSink {
   private readonly process: FfmpegProcess;
   private readonly parser = new PnmParser();
   private stopping = false;
+  private readonly maxBacklogBytes: number;
   frames = 0;
 
   constructor(private readonly opts: AnalysisSinkOptions) {
@@ -63,12 +64,13 @@ export class AnalysisSink implements MediaSink {
       emit: opts.emit,
       log: (name) => opts.log(`analysis:${name}`),
     });
+    this.maxBacklogBytes = opts.maxBacklogBytes ?? 16 * 1024 * 1024;
     const format = PluginHost.decoderFormat(opts.plugins);
     this.process = new FfmpegProcess({
       ffmpegPath: opts.ffmpegPath,
       args: buildDecoderArgs(opts.fps, opts.widthPx, format),
       // Never pushes back: write() drops instead (below); this only sizes the pipe's own buffer.
-      highWaterBytes: opts.maxBacklogBytes ?? 16 * 1024 * 1024,
+      highWaterBytes: this.maxBacklogBytes,
       onStdout: (chunk) => this.onOutput(chunk),
       stopTimeoutMs: 1000,
       onExit: (exit) => {
@@ -81,7 +83,7 @@ export class AnalysisSink implements MediaSink {
 
   write(chunk: Buffer): boolean {
     if (!this.process.alive || this.stopping) return true;
-    if (this.process.pendingBytes > (this.opts.maxBacklogBytes ?? 16 * 1024 * 1024)) {
+    if (this.process.pendingBytes > this.maxBacklogBytes) {
       this.stop('decoder fell too far behind the live input');
       return true;
     }

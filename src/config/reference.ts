@@ -1,6 +1,5 @@
 import { Kind, type TSchema } from '@sinclair/typebox';
-import { defaultConfig } from './config.ts';
-import { describeConstraint, serveOptions } from './options.ts';
+import { defaultAt, describeConstraint, serveOptions } from './options.ts';
 import { ConfigSchema } from './schema.ts';
 
 /** One configuration key as documented: its path, default, what it accepts and what it does. */
@@ -16,11 +15,13 @@ export function configKeys(schema: TSchema = ConfigSchema, prefix = ''): ConfigK
   return Object.entries(schema.properties as Record<string, TSchema>).flatMap(([key, node]) => {
     const path = prefix ? `${prefix}.${key}` : key;
     if (node[Kind] === 'Object') return configKeys(node, path);
-    const defaultValue = path
-      .split('.')
-      .reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], defaultConfig);
     return [
-      { path, defaultValue, accepts: describeConstraint(node), description: String(node.description ?? '') },
+      {
+        path,
+        defaultValue: defaultAt(path),
+        accepts: describeConstraint(node),
+        description: String(node.description ?? ''),
+      },
     ];
   });
 }

@@ -72,11 +72,17 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
         opening = true;
         socket.pause(); // media bytes that race the session's creation wait in the kernel, in order
         const { mimeType, keyframeIntervalMs, width, height, fps, client } = parsed.hello;
-        const remoteAddress = req.socket.remoteAddress;
-        void start(
-          { stream, protocol: 'websocket', media, mimeType, keyframeIntervalMs, width, height, fps, client },
-          remoteAddress,
-        );
+        void start({
+          stream,
+          protocol: 'websocket',
+          media,
+          mimeType,
+          keyframeIntervalMs,
+          width,
+          height,
+          fps,
+          client,
+        });
         return;
       }
       const chunk = toBuffer(data);
@@ -111,7 +117,7 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
     });
     socket.on('error', (err) => log.warn({ err }, 'publisher socket error'));
 
-    async function start(request: PublishRequest, remoteAddress: string | undefined): Promise<void> {
+    async function start(request: PublishRequest): Promise<void> {
       let archive: string;
       try {
         const opened = await opts.openSession(request);
@@ -147,7 +153,10 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
           }),
         opts.statusIntervalMs ?? 1000,
       );
-      log.info({ mimeType: request.mimeType, client: request.client, remoteAddress }, 'publisher connected');
+      log.info(
+        { mimeType: request.mimeType, client: request.client, remoteAddress: req.socket.remoteAddress },
+        'publisher connected',
+      );
       send(socket, {
         type: 'ready',
         stream,
