@@ -62,7 +62,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       ),
     });
     // Registered before anything below can fail, so a failed setup (which ends the session) releases it too.
-    session.once('ended', () => void store.close());
+    session.onEnd(() => store.close());
     const archive = await ArchiveSink.open({
       dir: join(outputDir, stream, 'archive'),
       startedAtMs: session.info.startedAtMs,
@@ -74,7 +74,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       },
     });
     // Closing is idempotent; this covers a set-up that fails before the archive is attached.
-    session.once('ended', () => void archive.close());
+    session.onEnd(() => archive.close());
     // The container is parsed once, here; the media clock (and later other consumers) read its frames.
     const demux = new DemuxSink({ maxElementBytes: config.ingest.maxMessageBytes });
     demux.on('error', (err) => slog.warn(`${err.message} [${err.code}]`));
@@ -103,7 +103,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       },
     });
     session.state.packager = 'starting';
-    session.once('ended', () => void packager.close());
+    session.onEnd(() => packager.close());
     store.once('started', () => {
       session.state.packager = packager.state;
     });

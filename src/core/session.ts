@@ -29,6 +29,7 @@ export interface SessionEvents {
 export class Session extends EventEmitter<SessionEvents> {
   private readonly sinks: MediaSink[] = [];
   private readonly waitingFor = new Set<MediaSink>();
+  private readonly releases: (() => Promise<unknown> | undefined)[] = [];
   private readonly meter = new BitrateMeter();
   private endPromise: Promise<void> | undefined;
   bytesReceived = 0;
@@ -75,11 +76,23 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.meter.bitsPerSecond(Date.now());
   }
 
-  /** Closes every sink (in parallel); resolves when all released their resources. Idempotent. */
+  /**
+   * Runs `release` when the session ends, after every sink closed and before `ended` is emitted, so
+   * `end()` resolves only once it finished (a shutdown that then removes the output directory finds
+   * nothing still writing). Registered on an ended session, it runs at once.
+   */
+  onEnd(release: () => Promise<unknown> | undefined): void {
+    if (this.ended) void Promise.resolve().then(release);
+    else this.releases.push(release);
+  }
+
+  /** Closes every sink (in parallel), then runs the `onEnd` releases; resolves when all finished. Idempotent. */
   end(): Promise<void> {
-    this.endPromise ??= Promise.allSettled(this.sinks.map((s) => s.close())).then(() => {
+    this.endPromise ??= (async () => {
+      await Promise.allSettled(this.sinks.map((s) => s.close()));
+      await Promise.allSettled(this.releases.map(async (release) => release()));
       this.emit('ended');
-    });
+    })();
     return this.endPromise;
   }
 }

@@ -124,7 +124,8 @@ export class SegmentStore extends EventEmitter<{ started: [LiveFile]; manifest: 
 
   private enqueueDisk(op: (dir: string) => Promise<unknown>): void {
     const dir = this.options.diskDir;
-    if (!dir) return;
+    // After close nothing new is written: close() resolving means the directory is left alone.
+    if (!dir || this.closed) return;
     this.diskReady ??= mkdir(dir, { recursive: true }).then(() => undefined);
     const ready = this.diskReady;
     this.diskQueue = this.diskQueue

@@ -36,6 +36,7 @@ export class FakeSink implements MediaSink {
 
   close(): Promise<void> {
     this.closeCalls++;
+    this.journal?.push(`${this.name}.close`);
     return this.closeResult;
   }
 }

@@ -158,6 +158,36 @@ describe('Session', () => {
     expect(ended).toHaveBeenCalledTimes(1);
   });
 
+  it("end() runs the onEnd releases after the sinks closed and waits for them before 'ended'", async () => {
+    const { session, journal, ended } = setup('a');
+    let finish!: () => void;
+    session.onEnd(async () => {
+      journal.push('release started');
+      await new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      journal.push('release done');
+    });
+    session.onEnd(() => Promise.reject(new Error('a failing release does not stop the others')));
+    const done = session.end();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(journal).toEqual(['a.close', 'release started']);
+    expect(ended).not.toHaveBeenCalled();
+    finish();
+    await done;
+    expect(journal.at(-1)).toBe('release done');
+    expect(ended).toHaveBeenCalledTimes(1);
+  });
+
+  it('onEnd on an ended session runs the release at once', async () => {
+    const { session } = setup();
+    await session.end();
+    const release = vi.fn(() => undefined);
+    session.onEnd(release);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(release).toHaveBeenCalledTimes(1);
+  });
+
   it('end() still ends when a sink fails to close', async () => {
     const { session, sinks, ended } = setup('a', 'b');
     sinks[0]?.closeWith(Promise.reject(new Error('close failed')));

@@ -236,6 +236,18 @@ describe('SegmentStore (with diskDir)', () => {
     expect((await readdir(root)).sort()).toEqual(['seg-0-00002.m4s']);
   });
 
+  it('writes nothing to disk after close() resolved, so the directory can be removed', async () => {
+    const diskDir = join(root, 'cam1', 'live');
+    const store = storeWith({ diskDir });
+    write(store, 'seg-0-00001.m4s', 'a');
+    await store.close();
+    await rm(join(root, 'cam1'), { recursive: true });
+    store.publishManifest(mpd('<MPD late/>'));
+    write(store, 'seg-0-00002.m4s', 'late');
+    await store.close();
+    expect(existsSync(join(root, 'cam1'))).toBe(false);
+  });
+
   it('reports an unwritable diskDir through onDiskError without throwing', async () => {
     const blocker = join(root, 'not-a-directory');
     await writeFile(blocker, 'x');
