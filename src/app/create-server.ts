@@ -16,6 +16,7 @@ import { originPlugin } from '../origin/origin-plugin.ts';
 import { PutReceiver } from '../packager/ffmpeg/put-receiver.ts';
 import { defaultAnalyzers } from './default-analyzers.ts';
 import { type LiveStream, toStreamInfo } from './live-stream.ts';
+import { Presentations } from './presentations.ts';
 import { createSessionSetup } from './session-setup.ts';
 
 export interface CreateServerOptions {
@@ -77,6 +78,11 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
   });
   app.setErrorHandler(httpErrorHandler);
 
+  const presentations = new Presentations({
+    profile,
+    reanchorDriftMs: config.origin.reanchorDriftMs,
+    keepEndedMs: config.origin.keepEndedStreamMs,
+  });
   const registry = new StreamRegistry(
     createSessionSetup({
       config,
@@ -86,6 +92,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
       outputDir,
       receiver,
       events,
+      presentations,
       log: app.log,
       publicBaseUrl: () => publicBaseUrl,
     }),
@@ -110,7 +117,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     },
   });
   await app.register(originPlugin, {
-    lookup: { store: (stream) => live(stream) },
+    lookup: { presentation: (stream) => presentations.get(stream) },
     holdSegmentMs: Math.round(profile.segmentDurationMs * config.origin.holdSegmentRatio),
     holdStartMs: config.origin.holdStartMs,
     maxViewerBufferBytes: config.origin.maxViewerBufferBytes,
@@ -182,6 +189,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
         await registry.closeAll();
         await appClosed;
         await receiver.close();
+        presentations.close();
       })();
       return closing;
     },

@@ -3,6 +3,7 @@ import type { StreamInfo } from '../api/stream-info.ts';
 import type { ArchiveSink } from '../archive/archive-sink.ts';
 import type { LatencyMode, LatencyProfile } from '../config/schema.ts';
 import type { Session } from '../core/session.ts';
+import type { Presentation } from '../live/presentation.ts';
 import type { SegmentStore } from '../live/segment-store.ts';
 import type { MediaClock } from '../media/media-clock.ts';
 import type { DeliveryCounters } from '../origin/deliver-file.ts';
@@ -13,6 +14,10 @@ export interface LiveStream {
   readonly session: Session;
   /** The live output the origin serves. */
   readonly store: SegmentStore;
+  /** The stream's MPD across sessions; this session's segments are under `sourcePath`. */
+  readonly presentation: Presentation;
+  readonly sourcePath: string;
+  /** The stream's viewers (over all its sessions). */
   readonly counters: DeliveryCounters;
   readonly packager: FfmpegPackager;
   readonly archive: ArchiveSink;

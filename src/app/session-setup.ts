@@ -11,14 +11,15 @@ import type { Session } from '../core/session.ts';
 import { createError } from '../errors/errors.ts';
 import type { FfmpegBinary } from '../ffmpeg/ffmpeg-locate.ts';
 import { SegmentStore } from '../live/segment-store.ts';
+import { SegmentTiming } from '../live/segment-timing.ts';
 import { DemuxSink } from '../media/demux-sink.ts';
 import { MediaClock } from '../media/media-clock.ts';
-import { createDeliveryCounters } from '../origin/deliver-file.ts';
-import { FfmpegPackager } from '../packager/ffmpeg/ffmpeg-packager.ts';
+import { FfmpegPackager, playerDelayMs } from '../packager/ffmpeg/ffmpeg-packager.ts';
 import { ffmpegDashNaming } from '../packager/ffmpeg/file-names.ts';
 import type { PutReceiver } from '../packager/ffmpeg/put-receiver.ts';
 import { rateLimited } from '../util/rate-limit.ts';
 import type { LiveStream } from './live-stream.ts';
+import type { Presentations } from './presentations.ts';
 
 /** What wiring a session needs from the server. */
 export interface SessionSetupDeps {
@@ -30,6 +31,7 @@ export interface SessionSetupDeps {
   readonly outputDir: string;
   readonly receiver: PutReceiver;
   readonly events: EventLog;
+  readonly presentations: Presentations;
   readonly log: ParentLogger;
   /** The server's public base URL (known once it listens), for the MPD's UTCTiming. */
   readonly publicBaseUrl: () => string;
@@ -79,6 +81,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
     const demux = new DemuxSink({ maxElementBytes: config.ingest.maxMessageBytes });
     demux.on('error', (err) => slog.warn(`${err.message} [${err.code}]`));
     const clock = new MediaClock(demux);
+    const timing = new SegmentTiming(store);
     const packager = new FfmpegPackager({
       ffmpegPath: ffmpeg.path,
       media,
@@ -87,12 +90,14 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       receiver,
       store,
       utcTimingUrl: `${deps.publicBaseUrl()}/time`,
-      mediaStartMs: () => clock.mediaStartMs ?? session.firstByteAtMs,
       highWaterBytes: config.ingest.sinkHighWaterBytes,
       stopTimeoutMs: config.ffmpeg.stopTimeoutMs,
       // ffmpeg repeats some warnings per packet; one a second is enough to diagnose.
       onStderrLine: rateLimited(1000, (suppressed, line: string) =>
         slog.warn(suppressed > 0 ? { suppressed } : {}, `ffmpeg: ${line}`),
+      ),
+      onOutputError: rateLimited(10_000, (suppressed, err: Error) =>
+        slog.error({ err, ...(suppressed > 0 ? { suppressed } : {}) }, err.message),
       ),
       onUnexpectedExit: (exit) => {
         const why = `${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}: ${lastLine(exit.stderrTail)}`;
@@ -125,6 +130,22 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
               slog.warn(err.message);
             },
           });
+    // The stream's MPD (one Period per session) continues across republishes; this session's segments
+    // are served under a path of its own, so no segment URL is ever reused.
+    const { presentation, counters } = deps.presentations.open(stream);
+    const source = {
+      path: session.info.sessionId.slice(0, 8),
+      store,
+      timing,
+      mediaStartMs: () => clock.mediaStartMs ?? session.firstByteAtMs,
+      playerDelayMs: playerDelayMs(profile, media),
+    };
+    presentation.addSource(source);
+    session.onEnd(() => {
+      presentation.endSource(source);
+      deps.presentations.ended(stream);
+      return undefined;
+    });
     // The archive first: it is the sink that must never miss a byte.
     session.attach(archive);
     session.attach(packager);
@@ -138,7 +159,9 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       latency: { mode: config.latency.mode, profile },
       session,
       store,
-      counters: createDeliveryCounters(),
+      presentation,
+      sourcePath: source.path,
+      counters,
       packager,
       archive,
       analysis,

@@ -68,11 +68,9 @@ const profile = (d: {
       manifestUpdatePeriodS: Type.Integer({
         minimum: 1,
         maximum: 3600,
-        default: 10,
-        // The origin rewrites SegmentTemplate@duration to the measured length
-        // (packager/ffmpeg/segment-timing.ts): players must not keep a value from long ago; ffmpeg's is 500 s.
-        description:
-          'how often players re-read the MPD, s (MPD@minimumUpdatePeriod, dashenc `update_period`)',
+        default: 2,
+        // A republish or a re-anchor adds a Period: players see it at their next read of the MPD.
+        description: 'how often players re-read the MPD, s (MPD@minimumUpdatePeriod)',
       }),
     },
     'packaging and player parameters of one latency mode',
@@ -213,6 +211,20 @@ export const ConfigSchema = Type.Object(
           maximum: 1024 * 1024 * 1024,
           default: 8 * 1024 * 1024,
           description: 'bytes queued for one viewer before that viewer is cut off',
+        }),
+        keepEndedStreamMs: Type.Integer({
+          minimum: 0,
+          maximum: 24 * 3600_000,
+          default: 60_000,
+          description:
+            'how long the MPD of a stream whose publisher stopped stays served, ms; a publisher that returns within it continues the MPD with a new Period',
+        }),
+        reanchorDriftMs: Type.Integer({
+          minimum: 50,
+          maximum: 60_000,
+          default: 500,
+          description:
+            'when three segments in a row arrive this much later or earlier than the MPD announces them (a publisher slower than real time), a new Period re-anchors the timeline, ms',
         }),
         segmentsInMemory: Type.Integer({
           minimum: 2,

@@ -21,10 +21,24 @@ export interface ManifestView {
   readonly timingUrl: string;
 }
 
-/** A packager's current MPD. */
+/**
+ * An XML element as fast-xml-parser reads it with `attributeNamePrefix: '@'`: attributes under `@name`,
+ * child elements under their name (an array when repeated).
+ */
+export interface XmlElement {
+  [name: string]: string | XmlElement | XmlElement[] | undefined;
+}
+
+/**
+ * What a packager's MPD says about the media: one Period's content. The timing (availabilityStartTime,
+ * Period@start, template durations and offsets) is the origin's, which knows when media arrived.
+ */
 export interface PublishedManifest {
   /** The MPD as the packager wrote it: the disk copy. */
   readonly raw: Buffer;
-  /** The MPD a viewer is served (live timing filled in, UTCTiming pointing at `view.timingUrl`). */
-  render(view: ManifestView): string;
+  /**
+   * Its AdaptationSets as parsed, each with `Representation` children holding a `SegmentTemplate`
+   * (`@timescale`, `@duration`, `@initialization`, `@media`, `$Number$` addressing).
+   */
+  readonly adaptationSets: readonly XmlElement[];
 }

@@ -50,6 +50,7 @@ export const errorCatalogue = {
     status: 500,
   },
   // sinks
+  DR_ERR_PACKAGER_OUTPUT: { message: 'The packager wrote output this server cannot use: %s' },
   DR_ERR_PACKAGER_EXITED: {
     message: 'The DASH packager (ffmpeg) stopped: %s. The archive keeps recording.',
   },

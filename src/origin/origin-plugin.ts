@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { PublishedManifest, SegmentKind } from '../contracts/segments.ts';
+import type { ManifestView, SegmentKind } from '../contracts/segments.ts';
 import { createError } from '../errors/errors.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
 import type { LiveFile } from '../live/live-file.ts';
@@ -7,14 +7,30 @@ import { manifestFileName, type SegmentStore } from '../live/segment-store.ts';
 import { isValidStreamName } from '../util/stream-name.ts';
 import { type DeliveryCounters, deliverFile } from './deliver-file.ts';
 
-/** What the origin needs from the rest of the server: a live stream's output and its counters. */
-export interface LiveStoreLookup {
-  store(stream: string): { store: SegmentStore; counters: DeliveryCounters } | undefined;
+/** What the origin serves of a stream: its MPD and, per session path, that session's segments (live/presentation.ts). */
+export interface OriginPresentation {
+  /** The MPD for a viewer; `undefined` before the first Period. */
+  render(view: ManifestView): string | undefined;
+  /** The segments served under `/live/<stream>/<path>/`, and whether their session ended. */
+  source(path: string): { readonly store: SegmentStore; readonly ended: boolean } | undefined;
+  /** When the MPD announces a media segment available, ms since the epoch. */
+  announcedAtMs(path: string, segment: SegmentKind): number | undefined;
+  /** `period`: a Period was added (a held manifest request can be answered). */
+  on(event: 'period', listener: () => void): unknown;
+  off(event: 'period', listener: () => void): unknown;
+}
+
+/** What the origin needs from the rest of the server: a stream's presentation and its counters. */
+export interface PresentationLookup {
+  presentation(stream: string): { presentation: OriginPresentation; counters: DeliveryCounters } | undefined;
 }
 
 export interface OriginPluginOptions {
-  readonly lookup: LiveStoreLookup;
-  /** How long a request for a not-yet-started media segment is held before 404, ms (≈ 1.5 segment durations). */
+  readonly lookup: PresentationLookup;
+  /**
+   * How long a request for the next not-yet-started media segment is held before 404, ms (≈ 1.5
+   * segment durations); a request further ahead, up to the wall-clock edge, waits that long per segment.
+   */
   readonly holdSegmentMs: number;
   /** How long a manifest or init request for a live stream that has not produced one yet is held, ms. */
   readonly holdStartMs: number;
@@ -26,12 +42,12 @@ const corsHeaders = { 'Access-Control-Allow-Origin': '*', 'Timing-Allow-Origin':
 const segmentHeaders = {
   ...corsHeaders,
   'Content-Type': 'video/mp4',
-  // Segment names are never reused within a session and the origin clears them per session.
+  // Segment URLs carry their session's path: a republish never serves other bytes under the same URL.
   'Cache-Control': 'public, max-age=31536000, immutable',
 };
 
 /**
- * Live delivery: `GET /live/:stream/manifest.mpd`, `GET /live/:stream/<segment>`, `GET /time`.
+ * Live delivery: `GET /live/:stream/manifest.mpd`, `GET /live/:stream/<session path>/<segment>`, `GET /time`.
  * Manifests are served whole with `Cache-Control: no-cache` (DASH-IF IOP live); segments immutable.
  * A request for the next media segment is held until the packager starts it (instead of a 404),
  * which is how a low-latency player asks for a segment before it is complete (ISO/IEC 23009-1
@@ -55,42 +71,62 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
 
   app.get<{ Params: { stream: string; file: string } }>('/live/:stream/:file', async (req, reply) => {
     const { stream, file: name } = req.params;
-    const live = isValidStreamName(stream) ? opts.lookup.store(stream) : undefined;
+    const live = isValidStreamName(stream) ? opts.lookup.presentation(stream) : undefined;
     if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
-    const { store, counters } = live;
-
-    if (name === manifestFileName) {
-      const manifest = store.manifest ?? (await waitForManifest(store, opts.holdStartMs));
-      if (!manifest) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
-      reply
-        .headers(corsHeaders)
-        .header('Cache-Control', 'no-cache')
-        .type('application/dash+xml')
-        // req.protocol and req.host follow X-Forwarded-* when the server trusts its proxy (trustProxy).
-        .send(manifest.render({ timingUrl: `${req.protocol}://${req.host}/time` }));
-      return reply;
-    }
-
-    const kind = store.classify(name);
-    if (!kind) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
-    let file = store.get(name);
-    if (!file) {
-      const holdMs = holdTimeFor(store, kind, opts);
-      if (holdMs > 0) file = await waitForFile(store, name, holdMs);
-    }
-    if (!file || file.aborted) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
-    reply.hijack();
-    deliverFile(file, reply.raw, segmentHeaders, opts.maxViewerBufferBytes, counters);
+    if (name !== manifestFileName) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
+    // req.protocol and req.host follow X-Forwarded-* when the server trusts its proxy (trustProxy).
+    const view = { timingUrl: `${req.protocol}://${req.host}/time` };
+    const { presentation } = live;
+    const mpd = presentation.render(view) ?? (await waitForPeriod(presentation, opts.holdStartMs, view));
+    if (mpd === undefined) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
+    reply.headers(corsHeaders).header('Cache-Control', 'no-cache').type('application/dash+xml').send(mpd);
     return reply;
   });
+
+  app.get<{ Params: { stream: string; path: string; file: string } }>(
+    '/live/:stream/:path/:file',
+    async (req, reply) => {
+      const { stream, path, file: name } = req.params;
+      const live = isValidStreamName(stream) ? opts.lookup.presentation(stream) : undefined;
+      if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
+      const source = live.presentation.source(path);
+      const kind = source?.store.classify(name);
+      if (!source || !kind) throw createError('DR_ERR_SEGMENT_NOT_FOUND', `${path}/${name}`);
+      let file = source.store.get(name);
+      if (!file) {
+        const holdMs = holdTimeFor(source, kind, live.presentation.announcedAtMs(path, kind), opts);
+        if (holdMs > 0) file = await waitForFile(source.store, name, holdMs);
+      }
+      if (!file || file.aborted) throw createError('DR_ERR_SEGMENT_NOT_FOUND', `${path}/${name}`);
+      reply.hijack();
+      deliverFile(file, reply.raw, segmentHeaders, opts.maxViewerBufferBytes, live.counters);
+      return reply;
+    },
+  );
 };
 
-function holdTimeFor(store: SegmentStore, parsed: SegmentKind, opts: OriginPluginOptions): number {
-  if (parsed.kind === 'init') return opts.holdStartMs;
-  const newest = store.newestSegmentNumber(parsed.representation);
-  if (newest === undefined) return parsed.number <= 3 ? opts.holdStartMs : 0;
-  // Only the next couple of segments are worth waiting for; older ones left the window for good.
-  return parsed.number > newest && parsed.number <= newest + 2 ? opts.holdSegmentMs : 0;
+/** Media segments further ahead than this are not waited for, whatever the wall clock says. */
+const maxSegmentsAhead = 8;
+
+/**
+ * How long to hold a request for a segment that has not started: the next ones (a player asks for a
+ * segment at its start), and anything up to the wall-clock edge the MPD announced, which a publisher
+ * slower than real time reaches late. Nothing once the session ended, nothing for the past.
+ */
+function holdTimeFor(
+  source: { store: SegmentStore; ended: boolean },
+  kind: SegmentKind,
+  announcedAtMs: number | undefined,
+  opts: OriginPluginOptions,
+): number {
+  if (source.ended) return 0;
+  if (kind.kind === 'init') return opts.holdStartMs;
+  const newest = source.store.newestSegmentNumber(kind.representation);
+  if (newest === undefined) return kind.number <= 3 ? opts.holdStartMs : 0;
+  const ahead = kind.number - newest;
+  if (ahead <= 0 || ahead > maxSegmentsAhead) return 0;
+  const announced = announcedAtMs !== undefined && announcedAtMs <= Date.now() + opts.holdSegmentMs;
+  return ahead <= 2 || announced ? ahead * opts.holdSegmentMs : 0;
 }
 
 function waitForFile(store: SegmentStore, name: string, timeoutMs: number): Promise<LiveFile | undefined> {
@@ -109,14 +145,18 @@ function waitForFile(store: SegmentStore, name: string, timeoutMs: number): Prom
   });
 }
 
-function waitForManifest(store: SegmentStore, timeoutMs: number): Promise<PublishedManifest | undefined> {
+function waitForPeriod(
+  presentation: OriginPresentation,
+  timeoutMs: number,
+  view: { timingUrl: string },
+): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => done(undefined), timeoutMs);
-    const done = (body: PublishedManifest | undefined): void => {
+    const timer = setTimeout(() => done(), timeoutMs);
+    const done = (): void => {
       clearTimeout(timer);
-      store.off('manifest', done);
-      resolve(body);
+      presentation.off('period', done);
+      resolve(presentation.render(view));
     };
-    store.on('manifest', done);
+    presentation.on('period', done);
   });
 }

@@ -1,12 +1,12 @@
+import { EventEmitter } from 'node:events';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SegmentStore } from '../../src/live/segment-store.ts';
 import { createDeliveryCounters, type DeliveryCounters } from '../../src/origin/deliver-file.ts';
-import { originPlugin } from '../../src/origin/origin-plugin.ts';
+import { type OriginPresentation, originPlugin } from '../../src/origin/origin-plugin.ts';
 import { ffmpegDashNaming } from '../../src/packager/ffmpeg/file-names.ts';
-import { rewriteManifest } from '../../src/packager/ffmpeg/manifest-rewrite.ts';
 import { PutReceiver } from '../../src/packager/ffmpeg/put-receiver.ts';
 import { eventually, fixture, fixtureMimeTypes, sleep, startServer, TestPublisher } from '../_setup.ts';
 import { startUpload } from '../_upload.ts';
@@ -47,23 +47,22 @@ describe('origin: in-memory live delivery of the packager output', () => {
     await receiver.start();
     store = new SegmentStore('cam', { naming: ffmpegDashNaming });
     counters = createDeliveryCounters();
-    // What the ffmpeg packager registers: segments into the store, the MPD rendered per viewer.
+    // What the ffmpeg packager registers: segments and the MPD into the store.
     put = receiver.register({
       begin: (name) => store.begin(name),
       remove: (name) => store.remove(name),
-      manifest: (raw) =>
-        store.publishManifest({
-          raw,
-          render: (view) =>
-            rewriteManifest(raw.toString(), {
-              packagerTimingUrl: 'http://127.0.0.1:1/time',
-              publicTimingUrl: view.timingUrl,
-            }),
-        }),
+      manifest: (raw) => store.publishManifest({ raw, adaptationSets: [] }),
     }).baseUrl;
+    // The session's segments under the path `s1`; its MPD is what the packager uploaded, with the timing URL.
+    const presentation: OriginPresentation = Object.assign(new EventEmitter(), {
+      render: (view: { timingUrl: string }) =>
+        store.manifest && `${store.manifest.raw.toString()}<!--${view.timingUrl}-->`,
+      source: (path: string) => (path === 's1' ? { store, ended: false } : undefined),
+      announcedAtMs: () => undefined,
+    });
     app = Fastify({ forceCloseConnections: true });
     await app.register(originPlugin, {
-      lookup: { store: (s) => (s === 'cam' ? { store, counters } : undefined) },
+      lookup: { presentation: (s) => (s === 'cam' ? { presentation, counters } : undefined) },
       holdSegmentMs: 400,
       holdStartMs: 400,
       maxViewerBufferBytes: 1024 * 1024,
@@ -80,7 +79,7 @@ describe('origin: in-memory live delivery of the packager output', () => {
     await upload.write('first-chunk|');
     await eventually(() => store.get('seg-0-00001.m4s'), 2000, 'segment started');
     let firstSeen = '';
-    const viewing = get(`${base}/live/cam/seg-0-00001.m4s`, (c) => {
+    const viewing = get(`${base}/live/cam/s1/seg-0-00001.m4s`, (c) => {
       firstSeen ||= c.toString();
     });
     await eventually(() => firstSeen || undefined, 2000, 'first chunk at the viewer');
@@ -95,7 +94,7 @@ describe('origin: in-memory live delivery of the packager output', () => {
     expect(res.headers['cache-control']).toMatch(/immutable/);
     expect(res.headers['access-control-allow-origin']).toBe('*');
 
-    const again = await get(`${base}/live/cam/seg-0-00001.m4s`);
+    const again = await get(`${base}/live/cam/s1/seg-0-00001.m4s`);
     expect(again.headers['content-length']).toBe(String('first-chunk|second-chunk'.length));
   });
 
@@ -103,7 +102,7 @@ describe('origin: in-memory live delivery of the packager output', () => {
     const upload1 = startUpload(`${put}seg-0-00001.m4s`);
     await upload1.write('one');
     await upload1.end();
-    const held = get(`${base}/live/cam/seg-0-00002.m4s`);
+    const held = get(`${base}/live/cam/s1/seg-0-00002.m4s`);
     await sleep(100);
     const upload2 = startUpload(`${put}seg-0-00002.m4s`);
     await upload2.write('two');
@@ -123,18 +122,19 @@ describe('origin: in-memory live delivery of the packager output', () => {
       request(`${put}seg-0-00001.m4s`, { method: 'DELETE' }, (res) => resolve(res.statusCode ?? 0)).end(),
     );
     expect(del).toBe(204);
-    const gone = await get(`${base}/live/cam/seg-0-00001.m4s`);
+    const gone = await get(`${base}/live/cam/s1/seg-0-00001.m4s`);
     expect(gone.status).toBe(404);
     expect(JSON.parse(gone.body.toString())).toMatchObject({ code: 'DR_ERR_SEGMENT_NOT_FOUND' });
-    const timedOut = await get(`${base}/live/cam/seg-0-00004.m4s`);
+    const timedOut = await get(`${base}/live/cam/s1/seg-0-00004.m4s`);
     expect(timedOut.status).toBe(404);
-    const farFuture = await get(`${base}/live/cam/seg-0-00099.m4s`);
+    const farFuture = await get(`${base}/live/cam/s1/seg-0-00099.m4s`);
     expect(farFuture.status).toBe(404);
   });
 
   it.each([
-    ['a name outside the packager files', '/live/cam/secret.txt'],
-    ['a path traversal', '/live/cam/..%2F..%2Fetc%2Fpasswd'],
+    ['a name outside the packager files', '/live/cam/s1/secret.txt'],
+    ['a path traversal', '/live/cam/s1/..%2F..%2Fetc%2Fpasswd'],
+    ['a path traversal in the session path', '/live/cam/..%2F..%2F/etc%2Fpasswd'],
     ['a stream that is not live', '/live/other/manifest.mpd'],
     ['an invalid stream name', '/live/a.b/manifest.mpd'],
   ])('answers 404 to %s', async (_why, path) => {
@@ -143,9 +143,8 @@ describe('origin: in-memory live delivery of the packager output', () => {
     expect(JSON.parse(res.body.toString()).code).toMatch(/^DR_ERR_/);
   });
 
-  it('serves the manifest whole, no-cache, with UTCTiming pointing at this server', async () => {
-    const mpd =
-      '<MPD type="dynamic"><UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-xsdate:2014" value="http://127.0.0.1:1/time"/></MPD>';
+  it('serves the manifest whole, no-cache, rendered for this server', async () => {
+    const mpd = '<MPD type="dynamic"></MPD>';
     const u = startUpload(`${put}manifest.mpd`);
     await u.write(mpd.slice(0, 20));
     await u.write(mpd.slice(20));
@@ -154,9 +153,7 @@ describe('origin: in-memory live delivery of the packager output', () => {
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-cache');
     expect(res.headers['content-type']).toMatch(/application\/dash\+xml/);
-    const body = res.body.toString();
-    expect(body).toContain(`value="${base}/time"`);
-    expect(body).toContain('urn:mpeg:dash:utc:http-iso:2014');
+    expect(res.body.toString()).toBe(`${mpd}<!--${base}/time-->`);
   });
 
   it('serves /time as ISO 8601 UTC', async () => {
@@ -179,12 +176,12 @@ describe('origin: in-memory live delivery of the packager output', () => {
     await eventually(() => store.get('seg-0-00001.m4s'), 2000, 'segment started');
     // A raw client that sends the request and never reads the response.
     const stalled = connect(Number(new URL(base).port), '127.0.0.1');
-    stalled.write(`GET /live/cam/seg-0-00001.m4s HTTP/1.1\r\nHost: x\r\n\r\n`);
+    stalled.write(`GET /live/cam/s1/seg-0-00001.m4s HTTP/1.1\r\nHost: x\r\n\r\n`);
     stalled.pause();
     const stalledClosed = new Promise<void>((resolve) => stalled.on('close', () => resolve()));
     stalled.on('error', () => {});
     await eventually(() => counters.openResponses === 1 || undefined, 2000, 'stalled viewer attached');
-    const healthy = get(`${base}/live/cam/seg-0-00001.m4s`);
+    const healthy = get(`${base}/live/cam/s1/seg-0-00001.m4s`);
     const piece = Buffer.alloc(64 * 1024, 7);
     // 20 MiB at about 12 MB/s, like a very high-bitrate live segment: far past the 1 MiB bound.
     for (let i = 0; i < 320; i++) {

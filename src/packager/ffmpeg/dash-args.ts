@@ -78,14 +78,10 @@ export function buildPackagerArgs(input: PackagerArgsInput): string[] {
       '1',
       '-frag_type',
       'every_frame',
+      // The origin's MPD carries a ProducerReferenceTime consistent with its own timeline; in-band prft
+      // boxes would carry ffmpeg's wall clock, some 150 ms off it (and further after a re-anchor).
       '-write_prft',
-      '1',
-      '-target_latency',
-      // ServiceDescription's target: a stream with sound is played further back (see playerDelayMs).
-      String(
-        Math.max(profile.targetLatencyMs, media.audio === 'none' ? 0 : profile.playerLiveDelayWithAudioMs) /
-          1000,
-      ),
+      '0',
     );
   }
   args.push('-method', 'PUT', '-http_persistent', '1', `${input.putBaseUrl}${ffmpegManifestName}`);

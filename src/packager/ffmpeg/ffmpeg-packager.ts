@@ -1,13 +1,11 @@
 import type { LatencyProfile } from '../../config/schema.ts';
 import type { MediaDescription } from '../../contracts/media.ts';
 import type { PackagerState, StreamPackager } from '../../contracts/packager.ts';
-import type { ManifestView } from '../../contracts/segments.ts';
 import { type FfmpegExit, FfmpegProcess } from '../../ffmpeg/ffmpeg-process.ts';
 import type { SegmentStore } from '../../live/segment-store.ts';
 import { buildPackagerArgs } from './dash-args.ts';
-import { rewriteManifest } from './manifest-rewrite.ts';
+import { parseFfmpegManifest } from './manifest-parse.ts';
 import type { PutReceiver } from './put-receiver.ts';
-import { SegmentTiming } from './segment-timing.ts';
 
 export interface FfmpegPackagerOptions {
   readonly ffmpegPath: string;
@@ -19,20 +17,16 @@ export interface FfmpegPackagerOptions {
   readonly receiver: PutReceiver;
   /** The session's live output, which the origin serves. */
   readonly store: SegmentStore;
-  /** UTCTiming URL given to ffmpeg (kept in the disk copy; viewers get their own). */
+  /** UTCTiming URL given to ffmpeg (kept in the disk copy; viewers get the origin's MPD). */
   readonly utcTimingUrl: string;
-  /**
-   * Wall-clock time of media time 0, ms since the epoch, once known (the media clock): replaces the
-   * MPD's availabilityStartTime, which ffmpeg sets when its muxer saw the first packet, later by its
-   * probe and start-up, which would otherwise become latency for the whole session.
-   */
-  readonly mediaStartMs: () => number | undefined;
   /** stdin buffer before `write` returns false, bytes. */
   readonly highWaterBytes: number;
   /** Grace for the last segment after stdin ends, ms, then SIGTERM. */
   readonly stopTimeoutMs: number;
   /** ffmpeg stderr lines, already rate-limited. */
   readonly onStderrLine: (line: string) => void;
+  /** ffmpeg wrote an MPD that cannot be read (`DR_ERR_PACKAGER_OUTPUT`); the previous one stays. */
+  readonly onOutputError: (err: Error) => void;
   /**
    * ffmpeg ended on its own while the session was live. `exit.stderrTail` says why. ffmpeg's dash
    * muxer also dies (SIGFPE) when input ends before the first segment completes; at session end that
@@ -44,24 +38,27 @@ export interface FfmpegPackagerOptions {
 /**
  * The DASH packager on ffmpeg's dash muxer: one fresh ffmpeg per session, fed the publisher's
  * container bytes on stdin, PUTting CMAF segments and its MPD to the {@link PutReceiver}, which hands
- * them to the session's {@link SegmentStore}. The MPD served to viewers is ffmpeg's with the live timing
- * this server knows better (availabilityStartTime from the media clock, measured segment durations).
+ * them to the session's {@link SegmentStore}. Of ffmpeg's MPD only the media description is used (its
+ * AdaptationSets); the origin writes the timing, which it knows better (when media really arrived).
  */
 export class FfmpegPackager implements StreamPackager {
   readonly name = 'packager';
   state: PackagerState = 'starting';
   private readonly process: FfmpegProcess;
-  private readonly timing: SegmentTiming;
   private readonly secret: string;
 
   constructor(private readonly opts: FfmpegPackagerOptions) {
     const { store } = opts;
-    this.timing = new SegmentTiming(store);
     const registered = opts.receiver.register({
       begin: (name) => store.begin(name),
       remove: (name) => store.remove(name),
-      manifest: (raw) =>
-        store.publishManifest({ raw, render: (view) => this.renderManifest(raw.toString('utf8'), view) }),
+      manifest: (raw) => {
+        try {
+          store.publishManifest({ raw, adaptationSets: parseFfmpegManifest(raw.toString('utf8')) });
+        } catch (err) {
+          opts.onOutputError(err as Error);
+        }
+      },
     });
     this.secret = registered.secret;
     store.once('started', () => {
@@ -103,16 +100,6 @@ export class FfmpegPackager implements StreamPackager {
   async close(): Promise<void> {
     await this.process.stop();
     this.opts.receiver.unregister(this.secret);
-  }
-
-  private renderManifest(mpd: string, view: ManifestView): string {
-    return rewriteManifest(mpd, {
-      packagerTimingUrl: this.opts.utcTimingUrl,
-      publicTimingUrl: view.timingUrl,
-      mediaStartMs: this.opts.mediaStartMs(),
-      segmentDurationsSec: this.timing.templateDurationsSec(),
-      suggestedPresentationDelayMs: playerDelayMs(this.opts.profile, this.opts.media),
-    });
   }
 }
 

@@ -1,11 +1,16 @@
+import { EventEmitter } from 'node:events';
 import { request } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ManifestView, PublishedManifest } from '../../../src/contracts/segments.ts';
+import type { ManifestView, SegmentKind } from '../../../src/contracts/segments.ts';
 import type { LiveFile } from '../../../src/live/live-file.ts';
 import { SegmentStore } from '../../../src/live/segment-store.ts';
 import { createDeliveryCounters, type DeliveryCounters } from '../../../src/origin/deliver-file.ts';
-import { type OriginPluginOptions, originPlugin } from '../../../src/origin/origin-plugin.ts';
+import {
+  type OriginPluginOptions,
+  type OriginPresentation,
+  originPlugin,
+} from '../../../src/origin/origin-plugin.ts';
 import { ffmpegDashNaming } from '../../../src/packager/ffmpeg/file-names.ts';
 import { sleep } from '../../_setup.ts';
 
@@ -36,17 +41,34 @@ function send(base: string, path: string, init: { method?: string; host?: string
   });
 }
 
-/** A packager's manifest double: records the views it was rendered for. */
-function fakeManifest(text: string): PublishedManifest & { views: ManifestView[] } {
-  const views: ManifestView[] = [];
-  return {
-    raw: Buffer.from(text),
-    views,
-    render(view) {
-      views.push(view);
-      return `${text}|timing=${view.timingUrl}`;
-    },
-  };
+/**
+ * A presentation double over a real SegmentStore served under the session path `s1`: renders `mpd`
+ * (with the view's timing URL), records the views, announces segments at `announced`.
+ */
+class FakePresentation extends EventEmitter<{ period: [] }> implements OriginPresentation {
+  mpd: string | undefined;
+  ended = false;
+  announced: ((segment: SegmentKind) => number | undefined) | undefined;
+  readonly views: ManifestView[] = [];
+  constructor(readonly store: SegmentStore) {
+    super();
+  }
+  /** A new MPD, as when a Period is added. */
+  publish(mpd: string): void {
+    this.mpd = mpd;
+    this.emit('period');
+  }
+  render(view: ManifestView): string | undefined {
+    if (this.mpd === undefined) return undefined;
+    this.views.push(view);
+    return `${this.mpd}|timing=${view.timingUrl}`;
+  }
+  source(path: string) {
+    return path === 's1' ? { store: this.store, ended: this.ended } : undefined;
+  }
+  announcedAtMs(path: string, segment: SegmentKind): number | undefined {
+    return path === 's1' ? this.announced?.(segment) : undefined;
+  }
 }
 
 function write(store: SegmentStore, name: string, body: string): LiveFile {
@@ -69,18 +91,19 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
 
   async function start(opts: Partial<OriginPluginOptions> = {}) {
     const store = new SegmentStore('cam', { naming: ffmpegDashNaming });
+    const presentation = new FakePresentation(store);
     const counters: DeliveryCounters = createDeliveryCounters();
-    const lookup = vi.fn((stream: string) => (stream === 'cam' ? { store, counters } : undefined));
+    const lookup = vi.fn((stream: string) => (stream === 'cam' ? { presentation, counters } : undefined));
     app = Fastify({ logger: false });
     await app.register(originPlugin, {
-      lookup: { store: lookup },
+      lookup: { presentation: lookup },
       holdSegmentMs,
       holdStartMs,
       maxViewerBufferBytes: 1024 * 1024,
       ...opts,
     });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
-    return { base, store, counters, lookup };
+    return { base, store, presentation, counters, lookup };
   }
 
   /** Awaits `pending` and returns how long it took, ms. */
@@ -92,13 +115,12 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
 
   describe('manifest', () => {
     it('renders the published manifest for the viewer, with /time on the host it asked', async () => {
-      const { base, store } = await start();
-      const mpd = fakeManifest('<MPD/>');
-      store.publishManifest(mpd);
+      const { base, presentation } = await start();
+      presentation.publish('<MPD/>');
       const res = await send(base, '/live/cam/manifest.mpd', { host: 'relay.example:8080' });
       expect(res.status).toBe(200);
       expect(res.body).toBe('<MPD/>|timing=http://relay.example:8080/time');
-      expect(mpd.views).toEqual([{ timingUrl: 'http://relay.example:8080/time' }]);
+      expect(presentation.views).toEqual([{ timingUrl: 'http://relay.example:8080/time' }]);
       expect(res.headers['content-type']).toMatch(/^application\/dash\+xml/);
       expect(res.headers['cache-control']).toBe('no-cache');
       expect(res.headers['access-control-allow-origin']).toBe('*');
@@ -106,34 +128,33 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
     });
 
     it('serves the newest manifest, rendered per request', async () => {
-      const { base, store } = await start();
-      store.publishManifest(fakeManifest('v1'));
-      const second = fakeManifest('v2');
-      store.publishManifest(second);
+      const { base, presentation } = await start();
+      presentation.publish('v1');
+      presentation.publish('v2');
       expect((await send(base, '/live/cam/manifest.mpd', { host: 'a' })).body).toBe(
         'v2|timing=http://a/time',
       );
       expect((await send(base, '/live/cam/manifest.mpd', { host: 'b' })).body).toBe(
         'v2|timing=http://b/time',
       );
-      expect(second.views).toHaveLength(2);
+      expect(presentation.views).toHaveLength(2);
     });
 
-    it('holds a request made before the first manifest until it is published', async () => {
-      const { base, store } = await start({ holdStartMs: 5000 });
+    it('holds a request made before the first Period until there is one', async () => {
+      const { base, presentation } = await start({ holdStartMs: 5000 });
       const held = timed(send(base, '/live/cam/manifest.mpd'));
       await sleep(100);
-      expect(store.listenerCount('manifest')).toBe(1);
-      store.publishManifest(fakeManifest('late'));
+      expect(presentation.listenerCount('period')).toBe(1);
+      presentation.publish('late');
       const { value: res, ms } = await held;
       expect(res.status).toBe(200);
       expect(res.body).toMatch(/^late\|timing=http:\/\/127\.0\.0\.1:\d+\/time$/);
       expect(ms).toBeLessThan(2000);
-      expect(store.listenerCount('manifest')).toBe(0);
+      expect(presentation.listenerCount('period')).toBe(0);
     });
 
     it('answers 404 DR_ERR_SEGMENT_NOT_FOUND when none is published within holdStartMs', async () => {
-      const { base, store } = await start();
+      const { base, presentation } = await start();
       const { value: res, ms } = await timed(send(base, '/live/cam/manifest.mpd'));
       expect(ms).toBeGreaterThanOrEqual(holdStartMs - 20);
       expect(res.status).toBe(404);
@@ -142,14 +163,14 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
         message: expect.stringContaining('manifest.mpd'),
       });
       expect(res.headers['access-control-allow-origin']).toBe('*');
-      expect(store.listenerCount('manifest')).toBe(0);
+      expect(presentation.listenerCount('period')).toBe(0);
     });
   });
 
   describe('streams', () => {
     it.each([
       ['a stream that is not live', '/live/other/manifest.mpd', 'other'],
-      ['a stream that is not live, asked for a segment', '/live/other/seg-0-00001.m4s', 'other'],
+      ['a stream that is not live, asked for a segment', '/live/other/s1/seg-0-00001.m4s', 'other'],
     ])('answers 404 DR_ERR_STREAM_NOT_FOUND to %s', async (_why, path, asked) => {
       const { base, lookup } = await start();
       const res = await send(base, path);
@@ -176,7 +197,7 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
     it('serves a complete segment whole, immutable, counted on the stream counters', async () => {
       const { base, store, counters } = await start();
       write(store, 'seg-0-00001.m4s', 'media-bytes');
-      const res = await send(base, '/live/cam/seg-0-00001.m4s');
+      const res = await send(base, '/live/cam/s1/seg-0-00001.m4s');
       expect(res.status).toBe(200);
       expect(res.body).toBe('media-bytes');
       expect(res.headers['content-length']).toBe('11');
@@ -188,7 +209,7 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
 
     it('answers 404 at once to a name the packager never writes', async () => {
       const { base, store } = await start({ holdStartMs: 5000, holdSegmentMs: 5000 });
-      const { value: res, ms } = await timed(send(base, '/live/cam/segment.mp4'));
+      const { value: res, ms } = await timed(send(base, '/live/cam/s1/segment.mp4'));
       expect(res.status).toBe(404);
       expect(JSON.parse(res.body)).toEqual({
         code: 'DR_ERR_SEGMENT_NOT_FOUND',
@@ -201,7 +222,7 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
     it('answers 404 to a segment whose upload broke', async () => {
       const { base, store } = await start();
       store.begin('seg-0-00001.m4s')?.abort();
-      const res = await send(base, '/live/cam/seg-0-00001.m4s');
+      const res = await send(base, '/live/cam/s1/seg-0-00001.m4s');
       expect(res.status).toBe(404);
       expect(JSON.parse(res.body).code).toBe('DR_ERR_SEGMENT_NOT_FOUND');
     });
@@ -209,7 +230,7 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
     it('holds an init request until the packager starts it, on a stream long running', async () => {
       const { base, store } = await start({ holdStartMs: 5000 });
       for (let n = 1; n <= 10; n++) write(store, `seg-1-${String(n).padStart(5, '0')}.m4s`, 'x');
-      const held = send(base, '/live/cam/init-1.m4s');
+      const held = send(base, '/live/cam/s1/init-1.m4s');
       await sleep(100);
       write(store, 'init-1.m4s', 'moov');
       const res = await held;
@@ -220,7 +241,7 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
 
     it('holds the first segments of a stream that has none yet for holdStartMs', async () => {
       const { base, store } = await start();
-      const held = send(base, '/live/cam/seg-0-00003.m4s');
+      const held = send(base, '/live/cam/s1/seg-0-00003.m4s');
       await sleep(holdSegmentMs + 50);
       write(store, 'seg-0-00003.m4s', 'three');
       expect((await held).body).toBe('three');
@@ -228,7 +249,7 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
 
     it('does not hold a segment past the first three of a stream that has none yet', async () => {
       const { base } = await start({ holdStartMs: 5000, holdSegmentMs: 5000 });
-      const { value: res, ms } = await timed(send(base, '/live/cam/seg-0-00004.m4s'));
+      const { value: res, ms } = await timed(send(base, '/live/cam/s1/seg-0-00004.m4s'));
       expect(res.status).toBe(404);
       expect(ms).toBeLessThan(1000);
     });
@@ -236,7 +257,7 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
     it('holds the next segment until it starts and streams it while it is written', async () => {
       const { base, store, counters } = await start({ holdSegmentMs: 5000 });
       write(store, 'seg-0-00005.m4s', 'five');
-      const held = send(base, '/live/cam/seg-0-00006.m4s');
+      const held = send(base, '/live/cam/s1/seg-0-00006.m4s');
       await sleep(100);
       const file = store.begin('seg-0-00006.m4s');
       file?.append(Buffer.from('six-a|'));
@@ -254,7 +275,7 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
     it('ignores other files starting while it holds a request', async () => {
       const { base, store } = await start({ holdSegmentMs: 5000 });
       write(store, 'seg-0-00005.m4s', 'five');
-      const held = send(base, '/live/cam/seg-0-00007.m4s');
+      const held = send(base, '/live/cam/s1/seg-0-00007.m4s');
       await sleep(50);
       write(store, 'seg-1-00006.m4s', 'other representation');
       write(store, 'seg-0-00006.m4s', 'six');
@@ -267,7 +288,7 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
     it('answers 404 after holdSegmentMs when the next segment does not start, and stops listening', async () => {
       const { base, store } = await start({ holdStartMs: 5000 });
       write(store, 'seg-0-00005.m4s', 'five');
-      const { value: res, ms } = await timed(send(base, '/live/cam/seg-0-00007.m4s'));
+      const { value: res, ms } = await timed(send(base, '/live/cam/s1/seg-0-00006.m4s'));
       expect(res.status).toBe(404);
       expect(JSON.parse(res.body).code).toBe('DR_ERR_SEGMENT_NOT_FOUND');
       expect(res.headers['access-control-allow-origin']).toBe('*');
@@ -282,16 +303,45 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
     ])('answers 404 at once to a segment %s', async (_why, name) => {
       const { base, store } = await start({ holdStartMs: 5000, holdSegmentMs: 5000 });
       write(store, 'seg-0-00005.m4s', 'five');
-      const { value: res, ms } = await timed(send(base, `/live/cam/${name}`));
+      const { value: res, ms } = await timed(send(base, `/live/cam/s1/${name}`));
       expect(res.status).toBe(404);
       expect(ms).toBeLessThan(1000);
+    });
+
+    it('holds a segment further ahead while the MPD already announced it (a publisher behind real time)', async () => {
+      const { base, store, presentation } = await start({ holdStartMs: 5000, holdSegmentMs: 200 });
+      write(store, 'seg-0-00005.m4s', 'five');
+      presentation.announced = () => Date.now() - 2000;
+      const held = timed(send(base, '/live/cam/s1/seg-0-00009.m4s'));
+      await sleep(500);
+      write(store, 'seg-0-00009.m4s', 'nine');
+      const { value: res } = await held;
+      expect(res.body).toBe('nine');
+    });
+
+    it('answers 404 at once for a segment past the newest of a session that ended', async () => {
+      const { base, store, presentation } = await start({ holdStartMs: 5000, holdSegmentMs: 5000 });
+      write(store, 'seg-0-00005.m4s', 'five');
+      presentation.ended = true;
+      const { value: res, ms } = await timed(send(base, '/live/cam/s1/seg-0-00006.m4s'));
+      expect(res.status).toBe(404);
+      expect(ms).toBeLessThan(1000);
+      expect((await send(base, '/live/cam/s1/seg-0-00005.m4s')).body).toBe('five');
+    });
+
+    it('answers 404 to a session path the presentation does not list', async () => {
+      const { base, store } = await start();
+      write(store, 'seg-0-00001.m4s', 'one');
+      const res = await send(base, '/live/cam/s2/seg-0-00001.m4s');
+      expect(res.status).toBe(404);
+      expect(JSON.parse(res.body).code).toBe('DR_ERR_SEGMENT_NOT_FOUND');
     });
 
     it('judges "next" per representation', async () => {
       const { base, store } = await start({ holdStartMs: 5000, holdSegmentMs: 5000 });
       write(store, 'seg-0-00050.m4s', 'video');
       // Representation 1 has no segment yet: 51 is far past its start, so it is not waited for.
-      const { value: res, ms } = await timed(send(base, '/live/cam/seg-1-00051.m4s'));
+      const { value: res, ms } = await timed(send(base, '/live/cam/s1/seg-1-00051.m4s'));
       expect(res.status).toBe(404);
       expect(ms).toBeLessThan(1000);
     });
@@ -316,7 +366,7 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
 
     it('answers a CORS preflight for live files with 204', async () => {
       const { base, lookup } = await start();
-      const res = await send(base, '/live/cam/seg-0-00001.m4s', { method: 'OPTIONS' });
+      const res = await send(base, '/live/cam/s1/seg-0-00001.m4s', { method: 'OPTIONS' });
       expect(res.status).toBe(204);
       expect(res.body).toBe('');
       expect(res.headers['access-control-allow-origin']).toBe('*');

@@ -108,17 +108,16 @@ describe('buildPackagerArgs', () => {
     expect(hasSequence(a, ['-ldash', '1'])).toBe(true);
     expect(hasSequence(a, ['-streaming', '1'])).toBe(true);
     expect(hasSequence(a, ['-frag_type', 'every_frame'])).toBe(true);
-    expect(hasSequence(a, ['-write_prft', '1'])).toBe(true);
-    // h264Opus: a stream with sound is played at the audio delay, and the ServiceDescription says so.
-    expect(argAfter(a, '-target_latency')).toBe('0.3');
-    expect(argAfter(args({ media: h264Only }), '-target_latency')).toBe('0.15');
+    // The origin writes the MPD's ProducerReferenceTime and latency; ffmpeg's in-band prft would disagree.
+    expect(hasSequence(a, ['-write_prft', '0'])).toBe(true);
+    expect(a).not.toContain('-target_latency');
     expect(argAfter(a, '-seg_duration')).toBe('1');
   });
 
   it('normal profile: 2 s whole segments, none of the low-latency options', () => {
     const a = args({ profile: latencyProfiles.normal });
     expect(argAfter(a, '-seg_duration')).toBe('2');
-    for (const flag of ['-ldash', '-streaming', '-frag_type', '-write_prft', '-target_latency']) {
+    for (const flag of ['-ldash', '-streaming', '-frag_type', '-write_prft']) {
       expect(a).not.toContain(flag);
     }
   });
@@ -130,7 +129,7 @@ describe('buildPackagerArgs', () => {
     expect(argAfter(a, '-init_seg_name')).toBe('init-$RepresentationID$.m4s');
     expect(argAfter(a, '-media_seg_name')).toBe('seg-$RepresentationID$-$Number%05d$.m4s');
     expect(argAfter(a, '-utc_timing_url')).toBe(utcTimingUrl);
-    expect(argAfter(a, '-update_period')).toBe('10');
+    expect(argAfter(a, '-update_period')).toBe('2');
   });
 
   it('PUTs to putBaseUrl + manifest.mpd, as the last argument', () => {

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SegmentStore } from '../../../../src/live/segment-store.ts';
+import { SegmentStore } from '../../../src/live/segment-store.ts';
+import { SegmentTiming } from '../../../src/live/segment-timing.ts';
 import {
   ffmpegDashNaming,
   initSegmentTemplate,
   mediaSegmentTemplate,
-} from '../../../../src/packager/ffmpeg/file-names.ts';
-import { SegmentTiming } from '../../../../src/packager/ffmpeg/segment-timing.ts';
-import { ffmpeg } from '../../../_setup.ts';
+} from '../../../src/packager/ffmpeg/file-names.ts';
+import { ffmpeg } from '../../_setup.ts';
 
 const run = promisify(execFile);
 

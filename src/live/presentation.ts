@@ -1,0 +1,409 @@
+import { EventEmitter } from 'node:events';
+import type { LatencyProfile } from '../config/schema.ts';
+import type { ManifestView, PublishedManifest, SegmentKind, XmlElement } from '../contracts/segments.ts';
+import { type MpdAdaptationSet, type MpdPeriod, type MpdRepresentation, renderMpd } from './mpd-document.ts';
+import type { SegmentStore } from './segment-store.ts';
+import type { SegmentArrival, SegmentTiming } from './segment-timing.ts';
+
+/** One publishing session's live output, as a source of Periods. */
+export interface PeriodSource {
+  /** URL path segment its segments are served under (`/live/<stream>/<path>/<segment>`): unique per session. */
+  readonly path: string;
+  readonly store: SegmentStore;
+  readonly timing: SegmentTiming;
+  /** Wall clock of the session's media time 0, ms since the epoch, once estimated (the media clock). */
+  readonly mediaStartMs: () => number | undefined;
+  /** How far behind the live edge players should play this session, ms (ServiceDescription target). */
+  readonly playerDelayMs: number;
+}
+
+export interface PresentationOptions {
+  readonly profile: LatencyProfile;
+  /**
+   * When segments arrive this much later (or earlier) than the MPD announces, on three segments in a
+   * row, a new Period re-anchors the timeline, ms.
+   */
+  readonly reanchorDriftMs: number;
+  /** How long the first Period of a session waits for two measured segments per Representation, ms. */
+  readonly settleMs?: number | undefined;
+  readonly now?: (() => number) | undefined;
+}
+
+/** Playback-rate range of ServiceDescription: the viewer page's catch-up plays at 0.7–1.3× (DEFAULT_MAX_RATE). */
+const playbackRate = { min: 0.7, max: 1.3 } as const;
+/** Recent arrivals a re-anchor decision looks at, per Representation. */
+const driftSamples = 3;
+
+interface RepresentationTimeline {
+  readonly timescale: number;
+  readonly durationTicks: number;
+  readonly startNumber: number;
+  readonly ptoTicks: number;
+  readonly bandwidthBps: number;
+}
+
+interface PeriodState {
+  readonly id: string;
+  readonly source: SourceState;
+  /** Period@start relative to availabilityStartTime, ms. */
+  readonly startMs: number;
+  /** Media time of the Period start, s (the same instant in every Representation). */
+  readonly mediaTimeS: number;
+  readonly reps: ReadonlyMap<number, RepresentationTimeline>;
+  /** Where its media ends relative to availabilityStartTime, ms, once its session ended. */
+  endMs?: number;
+}
+
+interface SourceState {
+  readonly source: PeriodSource;
+  readonly adaptationSets: readonly XmlElement[];
+  readonly primary: number;
+  readonly lateness: Map<number, number[]>;
+  current?: PeriodState;
+  reanchorPending: boolean;
+  ended: boolean;
+  readonly onSegment: (arrival: SegmentArrival) => void;
+}
+
+/**
+ * A stream's live presentation, across its publishing sessions: one MPD whose availabilityStartTime
+ * and Period@ids never change between updates (ISO/IEC 23009-1 §5.4.1). Each session adds a Period
+ * (its segments under their own path, so no URL is ever reused), and so does a re-anchor when the
+ * segments stop arriving when the timeline says they are available (DASH-IF IOP: a segment must be
+ * available from its announced time), e.g. a publisher slower than real time.
+ *
+ * Emits `period` when a Period is added (a held manifest request can be answered).
+ */
+export class Presentation extends EventEmitter<{ period: [] }> {
+  private astMs: number | undefined;
+  private periods: PeriodState[] = [];
+  private readonly sources = new Map<string, SourceState>();
+  private pending:
+    | { source: PeriodSource; sinceMs: number; timer: NodeJS.Timeout; onChange: () => void }
+    | undefined;
+  private nextPeriodId = 0;
+  private readonly now: () => number;
+  /** When the last session ended, ms since the epoch; `undefined` while one is live. */
+  idleSinceMs: number | undefined;
+
+  constructor(
+    readonly stream: string,
+    private readonly options: PresentationOptions,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The session now publishing: its first Period starts once its timing is known (see `settleMs`). */
+  addSource(source: PeriodSource): void {
+    this.idleSinceMs = undefined;
+    this.cancelPending();
+    const onChange = (): void => void this.tryStart(source);
+    const timer = setTimeout(onChange, this.options.settleMs ?? 2000);
+    timer.unref();
+    this.pending = { source, sinceMs: this.now(), timer, onChange };
+    source.store.on('manifest', onChange);
+    source.timing.on('segment', onChange);
+  }
+
+  /** The session ended: its last Period gets a duration; its segments stay served while listed. */
+  endSource(source: PeriodSource): void {
+    if (this.pending?.source === source) this.cancelPending();
+    const state = this.sources.get(source.path);
+    if (state && !state.ended) {
+      state.ended = true;
+      source.timing.off('segment', state.onSegment);
+      const last = state.current;
+      if (last) last.endMs = this.mediaEndMs(last);
+    }
+    this.idleSinceMs = this.now();
+  }
+
+  /** The session whose segments are served under `path`, while its Periods are listed. */
+  source(path: string): { readonly store: SegmentStore; readonly ended: boolean } | undefined {
+    const state = this.sources.get(path);
+    return state && { store: state.source.store, ended: state.ended };
+  }
+
+  /**
+   * When a media segment of the session at `path` is announced as available, ms since the epoch, by
+   * the Period now open for it; `undefined` for an init segment or when no Period is open.
+   */
+  announcedAtMs(path: string, segment: SegmentKind): number | undefined {
+    if (segment.kind !== 'media') return undefined;
+    const period = this.sources.get(path)?.current;
+    const rep = period?.reps.get(segment.representation);
+    if (!period || !rep || this.astMs === undefined) return undefined;
+    return this.astMs + period.startMs + this.segmentOffsetMs(rep, segment.number);
+  }
+
+  /** The MPD for a viewer, or `undefined` before the first Period. */
+  render(view: ManifestView): string | undefined {
+    const ast = this.astMs;
+    if (ast === undefined || this.periods.length === 0) return undefined;
+    const nowMs = this.now();
+    const { profile } = this.options;
+    const windowMs = profile.windowSegments * profile.segmentDurationMs;
+    this.dropPeriodsBefore(nowMs - ast - windowMs);
+    const last = this.periods.at(-1);
+    const delayMs = last?.source.source.playerDelayMs ?? profile.playerLiveDelayMs;
+    const primary = last?.reps.get(last.source.primary);
+    let longestMs = profile.segmentDurationMs;
+    for (const p of this.periods) {
+      for (const r of p.reps.values())
+        longestMs = Math.max(longestMs, Math.ceil((r.durationTicks / r.timescale) * 1000));
+    }
+    const periods: MpdPeriod[] = this.periods.map((p, i) => ({
+      id: p.id,
+      startMs: p.startMs,
+      durationMs:
+        i === this.periods.length - 1 && p.endMs !== undefined ? Math.max(0, p.endMs - p.startMs) : undefined,
+      adaptationSets: this.adaptationSetsOf(p, ast),
+    }));
+    return renderMpd({
+      availabilityStartTimeMs: ast,
+      publishTimeMs: nowMs,
+      minimumUpdatePeriodMs: profile.manifestUpdatePeriodS * 1000,
+      timeShiftBufferDepthMs: windowMs,
+      maxSegmentDurationMs: longestMs,
+      minBufferTimeMs: profile.segmentDurationMs,
+      suggestedPresentationDelayMs: delayMs,
+      profiles: [
+        'urn:mpeg:dash:profile:isoff-live:2011',
+        'urn:mpeg:dash:profile:cmaf:2019',
+        ...(profile.chunked ? ['http://www.dashif.org/guidelines/low-latency-live-v5'] : []),
+      ],
+      service: {
+        targetLatencyMs: Math.max(profile.targetLatencyMs, delayMs),
+        minLatencyMs: delayMs / 2,
+        maxLatencyMs: delayMs + 2 * profile.segmentDurationMs,
+        minPlaybackRate: playbackRate.min,
+        maxPlaybackRate: playbackRate.max,
+        referenceId: primary ? (last?.source.primary ?? 0) : 0,
+      },
+      periods,
+      utcTimingUrl: view.timingUrl,
+    });
+  }
+
+  /** Stops timers and listeners (the stream is gone for good). */
+  close(): void {
+    this.cancelPending();
+    for (const s of this.sources.values()) s.source.timing.off('segment', s.onSegment);
+  }
+
+  private cancelPending(): void {
+    const p = this.pending;
+    if (!p) return;
+    clearTimeout(p.timer);
+    p.source.store.off('manifest', p.onChange);
+    p.source.timing.off('segment', p.onChange);
+    this.pending = undefined;
+  }
+
+  /**
+   * Opens the session's first Period once its timing is final: the MPD is there, the media clock has
+   * an estimate, every Representation's timescale is known, and two segments of each were measured
+   * (or `settleMs` passed since the session began, and the packager's nominal duration is used).
+   */
+  private tryStart(source: PeriodSource): void {
+    const pending = this.pending;
+    if (pending?.source !== source) return;
+    const manifest = source.store.manifest;
+    const mediaStart = source.mediaStartMs();
+    if (!manifest || mediaStart === undefined) return;
+    const reps = representationsOf(manifest);
+    if (reps.some((r) => source.timing.timescale(r.id) === undefined)) return;
+    const measured = source.timing.templateDurationsSec();
+    const settled = this.now() - pending.sinceMs >= (this.options.settleMs ?? 2000);
+    if (!settled && reps.some((r) => !measured.has(r.id))) return;
+    this.cancelPending();
+    const primary = primaryOf(manifest);
+    const state: SourceState = {
+      source,
+      adaptationSets: manifest.adaptationSets,
+      primary,
+      lateness: new Map(),
+      reanchorPending: false,
+      ended: false,
+      onSegment: (arrival) => this.onSegment(state, arrival),
+    };
+    this.sources.set(source.path, state);
+    this.astMs ??= Math.round(mediaStart);
+    const previous = this.periods.at(-1);
+    const previousEnd = previous ? (previous.endMs ?? this.mediaEndMs(previous)) : 0;
+    const startMs = Math.max(Math.round(mediaStart) - this.astMs, previousEnd);
+    this.openPeriod(state, startMs, 0, (id) => ({ number: 1, mediaTimeS: 0, id }));
+    source.timing.on('segment', state.onSegment);
+  }
+
+  private openPeriod(
+    state: SourceState,
+    startMs: number,
+    mediaTimeS: number,
+    startOf: (rep: number) => { number: number; mediaTimeS: number; id: number },
+  ): void {
+    const { source } = state;
+    const measured = source.timing.templateDurationsSec();
+    const reps = new Map<number, RepresentationTimeline>();
+    for (const r of representationsOfSets(state.adaptationSets)) {
+      const timescale = source.timing.timescale(r.id) ?? r.templateTimescale;
+      const seconds = measured.get(r.id) ?? r.nominalSeconds;
+      reps.set(r.id, {
+        timescale,
+        durationTicks: Math.max(1, Math.round(seconds * timescale)),
+        startNumber: startOf(r.id).number,
+        ptoTicks: Math.round(mediaTimeS * timescale),
+        bandwidthBps: Math.max(r.declaredBps, source.timing.measuredBandwidthBps(r.id) ?? 0),
+      });
+    }
+    const previous = state.current;
+    if (previous) previous.endMs = undefined;
+    const period: PeriodState = { id: String(this.nextPeriodId++), source: state, startMs, mediaTimeS, reps };
+    state.current = period;
+    state.lateness.clear();
+    state.reanchorPending = false;
+    this.periods.push(period);
+    this.emit('period');
+  }
+
+  /**
+   * Compares each segment's arrival with its announced availability; three in a row off by more than
+   * `reanchorDriftMs` re-anchor the timeline at the next segment of the primary Representation.
+   */
+  private onSegment(state: SourceState, arrival: SegmentArrival): void {
+    const period = state.current;
+    const rep = period?.reps.get(arrival.representation);
+    if (!period || !rep || this.astMs === undefined || arrival.number < rep.startNumber) return;
+    const announced = this.astMs + period.startMs + this.segmentOffsetMs(rep, arrival.number);
+    const samples = state.lateness.get(arrival.representation) ?? [];
+    samples.push(arrival.arrivalMs - announced);
+    if (samples.length > driftSamples) samples.shift();
+    state.lateness.set(arrival.representation, samples);
+    const drift = this.options.reanchorDriftMs;
+    if (samples.length === driftSamples && (Math.min(...samples) > drift || Math.max(...samples) < -drift)) {
+      state.reanchorPending = true;
+    }
+    if (!state.reanchorPending || arrival.representation !== state.primary) return;
+    // The new Period starts at this segment, announced when the recent best case says it arrives.
+    const best = Math.min(...(state.lateness.get(state.primary) ?? [0]));
+    const startMs = Math.round(announced - this.astMs + best);
+    const mediaTimeS = arrival.decodeTime / arrival.timescale;
+    this.openPeriod(state, Math.max(startMs, period.startMs + 1), mediaTimeS, (id) => ({
+      id,
+      mediaTimeS,
+      number: id === state.primary ? arrival.number : this.segmentAt(state, id, mediaTimeS),
+    }));
+  }
+
+  /** The segment of a Representation that holds media time `mediaTimeS`, from its newest known one. */
+  private segmentAt(state: SourceState, representation: number, mediaTimeS: number): number {
+    const rep = state.current?.reps.get(representation);
+    const timing = state.source.timing;
+    const newest = state.source.store.newestSegmentNumber(representation);
+    if (!rep || newest === undefined) return 1;
+    const seconds = rep.durationTicks / rep.timescale;
+    for (let n = newest; n > newest - 8 && n >= 1; n--) {
+      const t = timing.decodeTime(representation, n);
+      if (t !== undefined) return Math.max(1, n + Math.round((mediaTimeS - t / rep.timescale) / seconds));
+    }
+    return newest;
+  }
+
+  /** ms from the Period start to where segment `number` starts, per the Period's template. */
+  private segmentOffsetMs(rep: RepresentationTimeline, number: number): number {
+    return (((number - rep.startNumber) * rep.durationTicks) / rep.timescale) * 1000;
+  }
+
+  /** Where a Period's newest segment of its primary Representation ends, relative to AST, ms. */
+  private mediaEndMs(period: PeriodState): number {
+    const rep = period.reps.get(period.source.primary);
+    const newest = period.source.source.store.newestSegmentNumber(period.source.primary);
+    if (!rep || newest === undefined) return period.startMs;
+    return Math.round(period.startMs + this.segmentOffsetMs(rep, newest + 1));
+  }
+
+  /** Drops Periods (and ended sessions) that ended before `ms` (relative to AST); the newest stays. */
+  private dropPeriodsBefore(ms: number): void {
+    while (this.periods.length > 1) {
+      const [first, second] = this.periods;
+      if (!first || !second || second.startMs >= ms) break;
+      this.periods.shift();
+    }
+    const listed = new Set(this.periods.map((p) => p.source));
+    for (const [path, s] of this.sources) if (s.ended && !listed.has(s)) this.sources.delete(path);
+  }
+
+  private adaptationSetsOf(period: PeriodState, ast: number): MpdAdaptationSet[] {
+    const { chunked } = this.options.profile;
+    const path = period.source.source.path;
+    return period.source.adaptationSets.map((set) => ({
+      element: set,
+      representations: asArray(set.Representation).flatMap((element): MpdRepresentation[] => {
+        const id = Number(element['@id']);
+        const rep = period.reps.get(id);
+        const template = element.SegmentTemplate as XmlElement;
+        if (!rep) return [];
+        return [
+          {
+            element,
+            bandwidthBps: rep.bandwidthBps,
+            template: {
+              timescale: rep.timescale,
+              durationTicks: rep.durationTicks,
+              startNumber: rep.startNumber,
+              presentationTimeOffsetTicks: rep.ptoTicks,
+              // A segment may be asked for from its start: this origin holds the request and streams each
+              // chunk as it is made (ffmpeg's own offset, one frame less, made dash.js ask a frame late).
+              availabilityTimeOffsetS: chunked ? rep.durationTicks / rep.timescale : undefined,
+              initialization: `${path}/${String(template['@initialization'])}`,
+              media: `${path}/${String(template['@media'])}`,
+            },
+            producerReference: chunked
+              ? { id, wallClockMs: ast + period.startMs, presentationTimeTicks: rep.ptoTicks }
+              : undefined,
+          },
+        ];
+      }),
+    }));
+  }
+}
+
+interface RepresentationFacts {
+  readonly id: number;
+  readonly templateTimescale: number;
+  readonly nominalSeconds: number;
+  readonly declaredBps: number;
+}
+
+function representationsOf(manifest: PublishedManifest): RepresentationFacts[] {
+  return representationsOfSets(manifest.adaptationSets);
+}
+
+function representationsOfSets(sets: readonly XmlElement[]): RepresentationFacts[] {
+  return sets.flatMap((set) =>
+    asArray(set.Representation).map((r) => {
+      const t = r.SegmentTemplate as XmlElement;
+      const templateTimescale = Number(t['@timescale'] ?? 1) || 1;
+      return {
+        id: Number(r['@id']),
+        templateTimescale,
+        nominalSeconds: Number(t['@duration'] ?? templateTimescale) / templateTimescale,
+        declaredBps: Number(r['@bandwidth'] ?? 0) || 0,
+      };
+    }),
+  );
+}
+
+/** The Representation whose segments lead re-anchoring: the first video one, else the first. */
+function primaryOf(manifest: PublishedManifest): number {
+  const sets = manifest.adaptationSets;
+  const video = sets.find((s) => s['@contentType'] === 'video') ?? sets[0];
+  return Number(asArray(video?.Representation)[0]?.['@id'] ?? 0);
+}
+
+function asArray(v: XmlElement[string]): XmlElement[] {
+  if (Array.isArray(v)) return v;
+  return typeof v === 'object' && v !== null ? [v] : [];
+}
