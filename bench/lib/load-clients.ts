@@ -63,23 +63,29 @@ export interface LoadTotals extends LoadCounters {
 
 /** What a client needs from the MPD to compute segment numbers. */
 export interface LiveTemplate {
-  /** MPD@availabilityStartTime, ms since the epoch. */
+  /** Where the newest Period starts: MPD@availabilityStartTime + Period@start, ms since the epoch. */
   availabilityStartMs: number;
   /** Segment duration, ms (SegmentTemplate@duration / @timescale). */
   segmentMs: number;
   startNumber: number;
+  /** The session path the segments are under (`3f2a9c1d/`), from SegmentTemplate@media. */
+  pathPrefix: string;
 }
 
 const attr = (tag: string, name: string): string | undefined =>
   new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
 
 /**
- * Reads availabilityStartTime and the SegmentTemplate of one Representation (or the first template when
- * the Representation has none of its own). Only the number-based template dashrelay writes is supported.
+ * Reads availabilityStartTime and, in the newest Period, the SegmentTemplate of one Representation (or
+ * the first template when the Representation has none of its own). Only the number-based template
+ * dashrelay writes is supported.
  */
-export function parseLiveTemplate(mpd: string, representation: number): LiveTemplate | undefined {
-  const mpdTag = /<MPD\b[^>]*>/.exec(mpd)?.[0];
+export function parseLiveTemplate(whole: string, representation: number): LiveTemplate | undefined {
+  const mpdTag = /<MPD\b[^>]*>/.exec(whole)?.[0];
   const ast = mpdTag ? attr(mpdTag, 'availabilityStartTime') : undefined;
+  const periodAt = whole.lastIndexOf('<Period ');
+  const mpd = periodAt >= 0 ? whole.slice(periodAt) : whole;
+  const periodStartS = Number(/^PT([\d.]+)S$/.exec(attr(mpd, 'start') ?? 'PT0S')?.[1] ?? 0);
   const repStart = mpd.search(new RegExp(`<Representation\\b[^>]*\\sid="${representation}"`));
   const repBlock = repStart >= 0 ? mpd.slice(repStart, mpd.indexOf('</Representation>', repStart)) : '';
   const template =
@@ -88,11 +94,12 @@ export function parseLiveTemplate(mpd: string, representation: number): LiveTemp
   const timescale = Number(attr(template, 'timescale') ?? 1);
   const duration = Number(attr(template, 'duration'));
   const startNumber = Number(attr(template, 'startNumber') ?? 1);
-  const availabilityStartMs = Date.parse(ast);
+  const availabilityStartMs = Date.parse(ast) + periodStartS * 1000;
   const segmentMs = (duration / timescale) * 1000;
   if (!Number.isFinite(availabilityStartMs) || !(segmentMs > 0) || !Number.isInteger(startNumber))
     return undefined;
-  return { availabilityStartMs, segmentMs, startNumber };
+  const pathPrefix = /^(.*\/)?[^/]*$/.exec(attr(template, 'media') ?? '')?.[1] ?? '';
+  return { availabilityStartMs, segmentMs, startNumber, pathPrefix };
 }
 
 /** Number of the segment being produced at `serverNowMs` (ms since the epoch on the origin's clock). */
@@ -186,8 +193,6 @@ export async function runLoadClients(
   };
 
   const live = `/live/${encodeURIComponent(opts.stream)}`;
-  const segPath = (n: number): string =>
-    `${live}/seg-${opts.representation}-${String(n).padStart(5, '0')}.m4s`;
 
   const runClient = async (index: number): Promise<void> => {
     // One connection per client, reused for every request, as a browser's player has.
@@ -213,7 +218,7 @@ export async function runLoadClients(
           const server = Date.parse(String(time.body));
           if (Number.isFinite(server)) clockOffsetMs = server - (sentAt + Date.now()) / 2;
         }
-        const init = await get(agent, `${live}/init-${opts.representation}.m4s`, false);
+        const init = await get(agent, `${live}/${template.pathPrefix}init-${opts.representation}.m4s`, false);
         if (init.kind === 'ok' && init.status === 200) hasInit = true;
         else {
           countError(init.kind === 'ok' ? `init status ${init.status}` : `init ${init.kind}`);
@@ -233,6 +238,8 @@ export async function runLoadClients(
       };
 
       const edge = (): number => liveEdgeNumber(current, Date.now() + clockOffsetMs);
+      const segPath = (n: number): string =>
+        `${live}/${current.pathPrefix}seg-${opts.representation}-${String(n).padStart(5, '0')}.m4s`;
       let n = edge();
       while (!signal.aborted) {
         const r = await get(agent, segPath(n), false);

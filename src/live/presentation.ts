@@ -5,12 +5,22 @@ import { type MpdAdaptationSet, type MpdPeriod, type MpdRepresentation, renderMp
 import type { SegmentStore } from './segment-store.ts';
 import type { SegmentArrival, SegmentTiming } from './segment-timing.ts';
 
+/** What a Period source's segment timing tells (SegmentTiming reads it from the CMAF boxes). */
+export interface SegmentClock {
+  timescale: SegmentTiming['timescale'];
+  decodeTime: SegmentTiming['decodeTime'];
+  templateDurationsSec: SegmentTiming['templateDurationsSec'];
+  measuredBandwidthBps: SegmentTiming['measuredBandwidthBps'];
+  on(event: 'segment', listener: (arrival: SegmentArrival) => void): unknown;
+  off(event: 'segment', listener: (arrival: SegmentArrival) => void): unknown;
+}
+
 /** One publishing session's live output, as a source of Periods. */
 export interface PeriodSource {
   /** URL path segment its segments are served under (`/live/<stream>/<path>/<segment>`): unique per session. */
   readonly path: string;
   readonly store: SegmentStore;
-  readonly timing: SegmentTiming;
+  readonly timing: SegmentClock;
   /** Wall clock of the session's media time 0, ms since the epoch, once estimated (the media clock). */
   readonly mediaStartMs: () => number | undefined;
   /** How far behind the live edge players should play this session, ms (ServiceDescription target). */
