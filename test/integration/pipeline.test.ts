@@ -111,6 +111,8 @@ describe('live pipeline with real ffmpeg and WebSockets', () => {
       expect(segRes.status).toBe(200);
       expect(segRes.headers.get('cache-control')).toMatch(/immutable/);
       const seg = Buffer.from(await segRes.arrayBuffer());
+      // The CMAF segment brand, and no `msix` (there is no segment index).
+      expect(seg.subarray(4, 24).toString('latin1')).toBe('stypcmfs\0\0\0\0msdhcmfs');
       const parsed = parseFmp4(init, seg);
       expect(parsed.error).toBeUndefined();
       expect(parsed.boxes.slice(0, 2)).toEqual(['ftyp', 'moov']);

@@ -3,6 +3,7 @@ import type { MediaDescription } from '../../contracts/media.ts';
 import type { PackagerState, StreamPackager } from '../../contracts/packager.ts';
 import { type FfmpegExit, FfmpegProcess } from '../../ffmpeg/ffmpeg-process.ts';
 import type { SegmentStore } from '../../live/segment-store.ts';
+import { withCmafBrands } from './cmaf-brands.ts';
 import { buildPackagerArgs } from './dash-args.ts';
 import { parseFfmpegManifest } from './manifest-parse.ts';
 import type { PutReceiver } from './put-receiver.ts';
@@ -50,7 +51,10 @@ export class FfmpegPackager implements StreamPackager {
   constructor(private readonly opts: FfmpegPackagerOptions) {
     const { store } = opts;
     const registered = opts.receiver.register({
-      begin: (name) => store.begin(name),
+      begin: (name) => {
+        const file = store.begin(name);
+        return file?.kind.kind === 'media' ? withCmafBrands(file) : file;
+      },
       remove: (name) => store.remove(name),
       manifest: (raw) => {
         try {
