@@ -151,10 +151,13 @@ export const ffmpegCopy: PlayerDef = {
         const exitedEarly = child.exitCode !== null;
         if (!exitedEarly) {
           // `q` ends the recording cleanly (the file gets its index); SIGTERM if ffmpeg does not listen.
+          // ffmpeg's dash demuxer retrying a manifest that went away does not check for signals: KILL then.
           child.stdin.end('q');
-          const t = setTimeout(() => child.kill('SIGTERM'), 5000);
+          const term = setTimeout(() => child.kill('SIGTERM'), 5000);
+          const kill = setTimeout(() => child.kill('SIGKILL'), 8000);
           await closed;
-          clearTimeout(t);
+          clearTimeout(term);
+          clearTimeout(kill);
         }
         return {
           exitedBeforeStop: exitedEarly,

@@ -39,7 +39,7 @@ export interface ScenarioOptions {
   readonly browser?: Browser;
   /** steady: seconds of playing; throttled: seconds the 0.9× publisher runs (players start ~3 s in). */
   readonly durationS?: number;
-  /** republish: publisher stops this many seconds after it started (default 8)… */
+  /** republish: publisher stops this many seconds after the players started (default 8)… */
   readonly stopAfterS?: number;
   /** …and restarts under the same name this many seconds later (default 4)… */
   readonly restartAfterS?: number;
@@ -121,7 +121,8 @@ export async function runScenario(o: ScenarioOptions): Promise<PlayerResult[]> {
     );
 
     if (o.scenario === 'republish') {
-      const stopAt = marks.publishedMs + (o.stopAfterS ?? 8) * 1000;
+      // After the players started, so that each has had the time to show that it plays at all.
+      const stopAt = marks.playersMs + (o.stopAfterS ?? 8) * 1000;
       await sleep(Math.max(0, stopAt - Date.now()));
       await publisher.stop();
       marks.stopMs = Date.now();

@@ -22,11 +22,13 @@ export interface RequestCounts {
   otherErrors: number;
   manifestRequests: number;
   segmentRequests: number;
-  /** The most times one URL was requested: a player looping on a segment shows here. */
+  /** The most times one segment URL was requested: a player looping on a segment shows here. */
   maxRepeatsOfOneUrl: number;
   maxRepeatedUrl: string;
   /** The most requests in one wall-clock second. */
   peakRequestsPerSecond: number;
+  /** Responses by status (0: no response from the server). */
+  statuses: Record<string, number>;
   /** 404s by URL (the first 20 URLs). */
   notFoundUrls: Record<string, number>;
 }
@@ -123,10 +125,12 @@ export class CountingProxy {
     const byUrl = new Map<string, number>();
     const bySecond = new Map<number, number>();
     const notFoundUrls: Record<string, number> = {};
+    const statuses: Record<string, number> = {};
     let notFound = 0;
     let otherErrors = 0;
     for (const e of entries) {
       byUrl.set(e.url, (byUrl.get(e.url) ?? 0) + 1);
+      statuses[e.status] = (statuses[e.status] ?? 0) + 1;
       const s = Math.floor(e.atMs / 1000);
       bySecond.set(s, (bySecond.get(s) ?? 0) + 1);
       if (e.status === 404) {
@@ -138,8 +142,9 @@ export class CountingProxy {
     let maxRepeatsOfOneUrl = 0;
     let maxRepeatedUrl = '';
     for (const [u, n] of byUrl) {
-      // The manifest is meant to be fetched again and again; a loop shows on segments.
-      if (/\.mpd(\?|$)/.test(u) || u.startsWith('/time')) continue;
+      // The manifest, /time and the viewer's API polls are meant to be fetched again and again: a
+      // loop shows on segments.
+      if (!/\.(m4s|mp4)(\?|$)/.test(u)) continue;
       if (n > maxRepeatsOfOneUrl) [maxRepeatsOfOneUrl, maxRepeatedUrl] = [n, u];
     }
     return {
@@ -151,6 +156,7 @@ export class CountingProxy {
       maxRepeatsOfOneUrl,
       maxRepeatedUrl,
       peakRequestsPerSecond: Math.max(0, ...bySecond.values()),
+      statuses,
       notFoundUrls,
     };
   }
