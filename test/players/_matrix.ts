@@ -213,7 +213,9 @@ export async function runScenario(o: ScenarioOptions): Promise<PlayerResult[]> {
 /**
  * How players share a run. `all`: everything at once (on 2 cores, several 720p decoders starve the
  * publisher's encoder, which then runs late, and the players meet 404s at the edge). `one`: each alone
- * (clean figures, slowest). `mixed`: at most one browser per run, the native players spread over them.
+ * (clean figures, slowest). `mixed`: each browser with one native player, the other native players
+ * alone; ffmpeg last, so that it runs alone: when its dash demuxer asks for a segment that is not
+ * there yet it retries at once, hundreds of times a second, and slows down whoever shares its run.
  */
 export type Grouping = 'all' | 'one' | 'mixed';
 
@@ -221,10 +223,14 @@ export function groupPlayers(players: readonly PlayerDef[], grouping: Grouping):
   if (grouping === 'all') return [[...players]];
   if (grouping === 'one') return players.map((p) => [p]);
   const browsers = players.filter((p) => browserPlayers.has(p.name));
-  const natives = players.filter((p) => !browserPlayers.has(p.name));
-  const groups: PlayerDef[][] = browsers.map((b) => [b]);
-  if (groups.length === 0) return [natives];
-  for (const [i, p] of natives.entries()) groups[i % groups.length]?.push(p);
+  const natives = players
+    .filter((p) => !browserPlayers.has(p.name))
+    .sort((a, b) => Number(a.name === ffmpegCopy.name) - Number(b.name === ffmpegCopy.name));
+  const groups: PlayerDef[][] = browsers.map((b, i) => {
+    const n = natives[i];
+    return n ? [b, n] : [b];
+  });
+  for (const n of natives.slice(browsers.length)) groups.push([n]);
   return groups;
 }
 
