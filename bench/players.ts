@@ -84,8 +84,11 @@ try {
           results.push(...r);
           console.error(formatTable(r));
         } catch (e) {
-          failures.push({ scenario: `${scenario}/${sound ? 'sound' : 'mute'}`, error: String(e) });
-          console.error(`${scenario} failed: ${e}`);
+          const exited = server.exited();
+          const error = exited ? `${e} (the server had exited: ${exited})` : String(e);
+          failures.push({ scenario: `${scenario}/${sound ? 'sound' : 'mute'}`, error });
+          console.error(`${scenario} failed: ${error}`);
+          if (exited) break;
         }
       }
     }
