@@ -145,6 +145,8 @@ export interface PlayerResult {
   played: boolean;
   /** Seconds of media played (see playedSeconds). */
   playedS: number;
+  /** Players started → first advance of the position, ms (null: never advanced). */
+  startupMs: number | null;
   /** republish: position advancing again within 15 s of the restart; null for other scenarios. */
   resumedAfterRepublish: boolean | null;
   /** republish: seconds played in the 15 s after the restart. */

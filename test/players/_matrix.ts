@@ -150,9 +150,13 @@ export async function runScenario(o: ScenarioOptions): Promise<PlayerResult[]> {
       const findings = await stop(r);
       const samples = r.handle?.samples ?? [];
       const playedS = playedSeconds(samples, 0, marks.stopMs ?? marks.endMs);
-      // Playing means media advanced for at least half the time the player had (minus 5 s to start).
+      // Playing means media advanced for at least half the time the player had (minus 5 s to start);
+      // before a republish's stop, that it advanced at all (≥ 1 s: the viewer page alone needs seconds).
       const had = ((marks.stopMs ?? marks.endMs) - marks.playersMs) / 1000;
-      const played = playedS >= Math.max(2, 0.5 * (had - 5));
+      const played = playedS >= (marks.stopMs !== undefined ? 1 : Math.max(2, 0.5 * (had - 5)));
+      const firstAdvance = samples.find(
+        (s, i) => i > 0 && s.positionS !== null && (samples[i - 1]?.positionS ?? Infinity) < s.positionS,
+      );
       let resumed: boolean | null = null;
       let playedAfterRestartS: number | null = null;
       if (marks.restartMs !== undefined) {
@@ -174,6 +178,7 @@ export async function runScenario(o: ScenarioOptions): Promise<PlayerResult[]> {
         sound: o.sound,
         played,
         playedS: Math.round(playedS * 10) / 10,
+        startupMs: firstAdvance ? firstAdvance.atMs - marks.playersMs : null,
         resumedAfterRepublish: resumed,
         playedAfterRestartS: playedAfterRestartS === null ? null : Math.round(playedAfterRestartS * 10) / 10,
         latency,
@@ -257,6 +262,7 @@ export function formatTable(results: readonly PlayerResult[]): string {
     'sound',
     'played',
     'played s',
+    'startup ms',
     'resumed',
     'median ms',
     'p90 ms',
@@ -271,6 +277,7 @@ export function formatTable(results: readonly PlayerResult[]): string {
     r.sound ? 'yes' : 'no',
     r.startError ? 'START FAILED' : r.played ? 'yes' : 'NO',
     fmt(r.playedS),
+    fmt(r.startupMs),
     r.resumedAfterRepublish === null ? '' : r.resumedAfterRepublish ? 'yes' : 'NO',
     fmt(r.latency.medianMs),
     fmt(r.latency.p90Ms),

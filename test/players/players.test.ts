@@ -14,7 +14,7 @@ import type { PlayerDef, PlayerResult } from './_harness.ts';
 import { allPlayers, browserPlayers, formatTable, runScenarioGrouped } from './_matrix.ts';
 
 const strict = process.env.DASHRELAY_PLAYERS_STRICT === '1';
-const steadyS = Number(process.env.DASHRELAY_PLAYERS_STEADY_S ?? 15);
+const steadyS = Number(process.env.DASHRELAY_PLAYERS_STEADY_S ?? 12);
 const throttledS = Number(process.env.DASHRELAY_PLAYERS_THROTTLED_S ?? 30);
 
 const missing = new Map<string, string>();
@@ -99,7 +99,7 @@ describe('republish: stopped 8 s after the players started, restarted under the 
   let results: PlayerResult[] = [];
   beforeAll(async () => {
     results = await runScenarioGrouped(
-      { serverUrl: t.url, scenario: 'republish', sound: true, ...(browser && { browser }) },
+      { serverUrl: t.url, scenario: 'republish', sound: true, ...(browser && { browser }), stopAfterS: 8 },
       available,
       'mixed',
     );
