@@ -252,7 +252,7 @@ export async function runScenarioGrouped(
   return results.sort((a, b) => order.indexOf(a.player) - order.indexOf(b.player));
 }
 
-const fmt = (v: number | null) => (v === null || !Number.isFinite(v) ? '-' : String(v));
+const fmt = (v: number | null) => (v === null || !Number.isFinite(v) ? '-' : String(Math.round(v * 10) / 10));
 
 /** One line per result: player × scenario × sound: played, latency, 404s, requests. */
 export function formatTable(results: readonly PlayerResult[]): string {
