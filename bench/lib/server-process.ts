@@ -17,6 +17,12 @@ export async function startServerProcess(extraArgs: readonly string[] = []) {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
+  let exit: string | undefined;
+  let closing = false;
+  child.once('exit', (code, signal) => {
+    exit = signal ? `signal ${signal}` : `code ${code}`;
+    if (!closing) console.error(`bench: the dashrelay server exited by itself (${exit})`);
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -33,9 +39,16 @@ export async function startServerProcess(extraArgs: readonly string[] = []) {
     url,
     pid: child.pid ?? 0,
     ffmpegPids: () => childPids(child.pid ?? 0, 'ffmpeg'),
+    /** How the server exited, if it did (`code 1`, `signal SIGKILL`). */
+    exited: () => exit,
     async close() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('close', r));
+      closing = true;
+      // A server that already exited has nothing to wait for ('close' would never come again).
+      if (child.exitCode === null && child.signalCode === null) {
+        const closed = new Promise((r) => child.once('close', r));
+        child.kill('SIGTERM');
+        await closed;
+      }
       await rm(output, { recursive: true, force: true });
     },
   };

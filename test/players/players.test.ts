@@ -1,0 +1,146 @@
+/**
+ * Real DASH players against a live stream: dash.js (viewer page and stock), Shaka (stock), ffmpeg
+ * `-c copy`, GStreamer playbin and souphttpsrc ! dashdemux, VLC. Each must play the `steady` stream,
+ * with and without sound; the `republish` scenario is measured (and, with DASHRELAY_PLAYERS_STRICT=1,
+ * each player must play on after the restart; the `throttled` scenario runs then too, and must show
+ * no 404 loop). A missing player binary fails the test when CI is set and skips it otherwise.
+ * The figures: `npm run bench:players`.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../_browser.ts';
+import { startServer, type TestServer } from '../_setup.ts';
+import type { PlayerDef, PlayerResult } from './_harness.ts';
+import { allPlayers, browserPlayers, formatTable, runScenarioGrouped } from './_matrix.ts';
+
+const strict = process.env.DASHRELAY_PLAYERS_STRICT === '1';
+const steadyS = Number(process.env.DASHRELAY_PLAYERS_STEADY_S ?? 12);
+const throttledS = Number(process.env.DASHRELAY_PLAYERS_THROTTLED_S ?? 30);
+
+const missing = new Map<string, string>();
+let available: PlayerDef[] = [];
+let t: TestServer;
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  for (const p of allPlayers) {
+    const why = await p.missing();
+    if (why) missing.set(p.name, why);
+  }
+  available = allPlayers.filter((p) => !missing.has(p.name));
+  t = await startServer();
+  if (available.some((p) => browserPlayers.has(p.name))) browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+/** Fails (CI) or skips (elsewhere) a player that cannot run here; returns its result otherwise. */
+function resultOf(
+  results: readonly PlayerResult[],
+  name: string,
+  skip: (note?: string) => void,
+): PlayerResult {
+  const why = missing.get(name);
+  if (why) {
+    if (process.env.CI) throw new Error(`${name} cannot run: ${why}`);
+    skip(`${name} cannot run: ${why}`);
+  }
+  const r = results.find((x) => x.player === name);
+  if (!r) throw new Error(`no result for ${name}`);
+  return r;
+}
+
+function describeResult(r: PlayerResult): string {
+  return JSON.stringify({
+    played: r.played,
+    playedS: r.playedS,
+    latency: r.latency,
+    counts: { ...r.counts, notFoundUrls: undefined },
+    errors: r.errors.slice(0, 5),
+    startError: r.startError,
+    findings: { ...r.findings, mpdTimelines: undefined },
+  });
+}
+
+for (const sound of [false, true]) {
+  describe(`steady, ${sound ? 'with' : 'without'} sound`, () => {
+    let results: PlayerResult[] = [];
+    beforeAll(async () => {
+      results = await runScenarioGrouped(
+        { serverUrl: t.url, scenario: 'steady', sound, ...(browser && { browser }), durationS: steadyS },
+        available,
+        'mixed',
+      );
+      console.log(`steady, sound ${sound}:\n${formatTable(results)}`);
+    }, 240_000);
+
+    for (const p of allPlayers) {
+      it(`${p.name} plays and stays near the live edge`, (ctx) => {
+        const r = resultOf(results, p.name, (note) => ctx.skip(note));
+        expect(r.startError, describeResult(r)).toBeUndefined();
+        expect(r.played, describeResult(r)).toBe(true);
+        expect(r.latency.samples, describeResult(r)).toBeGreaterThan(0);
+        // A player that plays but sits far behind the edge is not live: generous bound, figures in the bench.
+        expect(r.latency.medianMs, describeResult(r)).toBeLessThan(15_000);
+        if (p.name === 'ffmpeg-copy') {
+          const file = r.findings.file as { durationS: number | null; streams: { gaps: number }[] };
+          // The recording holds what ffmpeg reported as written (it starts late: see the bench).
+          expect(file.durationS ?? 0, describeResult(r)).toBeGreaterThan(Math.max(2, r.playedS * 0.8 - 1));
+          if (strict) for (const s of file.streams) expect(s.gaps, describeResult(r)).toBe(0);
+        }
+      });
+    }
+  });
+}
+
+describe('republish: stopped 8 s after the players started, restarted under the same name 4 s later', () => {
+  let results: PlayerResult[] = [];
+  beforeAll(async () => {
+    results = await runScenarioGrouped(
+      { serverUrl: t.url, scenario: 'republish', sound: true, ...(browser && { browser }), stopAfterS: 8 },
+      available,
+      'mixed',
+    );
+    console.log(`republish:\n${formatTable(results)}`);
+  }, 240_000);
+
+  for (const p of allPlayers) {
+    it(`${p.name} plays before the stop${strict ? ' and plays on by itself after the restart' : ''}`, (ctx) => {
+      const r = resultOf(results, p.name, (note) => ctx.skip(note));
+      expect(r.startError, describeResult(r)).toBeUndefined();
+      expect(r.played, describeResult(r)).toBe(true);
+      // Not supported by the server yet (players are expected to stop at the first session's end):
+      // measured always, asserted with DASHRELAY_PLAYERS_STRICT=1.
+      if (strict) expect(r.resumedAfterRepublish, describeResult(r)).toBe(true);
+    });
+  }
+});
+
+describe.runIf(strict)(`throttled: the publisher sends at 0.9× real time for ${throttledS} s`, () => {
+  let results: PlayerResult[] = [];
+  beforeAll(async () => {
+    results = await runScenarioGrouped(
+      {
+        serverUrl: t.url,
+        scenario: 'throttled',
+        sound: false,
+        ...(browser && { browser }),
+        durationS: throttledS,
+      },
+      available,
+      'mixed',
+    );
+    console.log(`throttled:\n${formatTable(results)}`);
+  }, 240_000);
+
+  for (const p of allPlayers) {
+    it(`${p.name} plays on without 404s or request loops at the edge`, (ctx) => {
+      const r = resultOf(results, p.name, (note) => ctx.skip(note));
+      expect(r.played, describeResult(r)).toBe(true);
+      expect(r.counts.notFound, describeResult(r)).toBeLessThanOrEqual(2);
+      expect(r.counts.maxRepeatsOfOneUrl, describeResult(r)).toBeLessThanOrEqual(3);
+    });
+  }
+});
