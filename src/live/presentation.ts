@@ -164,11 +164,12 @@ export class Presentation extends EventEmitter<{ period: [] }> {
       for (const r of p.reps.values())
         longestMs = Math.max(longestMs, Math.ceil((r.durationTicks / r.timescale) * 1000));
     }
-    const periods: MpdPeriod[] = this.periods.map((p, i) => ({
+    const periods: MpdPeriod[] = this.periods.map((p) => ({
       id: p.id,
       startMs: p.startMs,
-      durationMs:
-        i === this.periods.length - 1 && p.endMs !== undefined ? Math.max(0, p.endMs - p.startMs) : undefined,
+      // A session's last Period ends with its media, also once the next session's Period follows after a
+      // gap: players then jump the gap instead of asking for segments that never came.
+      durationMs: p.endMs !== undefined ? Math.max(0, p.endMs - p.startMs) : undefined,
       adaptationSets: this.adaptationSetsOf(p, ast),
     }));
     return renderMpd({
