@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { hasCommand, type PlayerDef, type PlayerSample, pushBounded } from './_harness.ts';
+import { hasCommand, onLines, type PlayerDef, type PlayerSample, pushBounded } from './_harness.ts';
 
 const run = promisify(execFile);
 const ffmpegBin = process.env.DASHRELAY_PLAYER_FFMPEG ?? 'ffmpeg';
@@ -113,27 +113,15 @@ export const ffmpegCopy: PlayerDef = {
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     let startS: number | null = null;
-    let stderrBuf = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderrBuf += d.toString();
-      const lines = stderrBuf.split('\n');
-      stderrBuf = lines.pop() ?? '';
-      for (const line of lines) {
-        const start = /Duration: .*?start: (-?[\d.]+)/.exec(line);
-        if (start && startS === null) startS = Number(start[1]);
-        if (/\[(error|fatal)\]/.test(line)) pushBounded(errors, line.trim());
-        else if (/\[warning\]/.test(line)) pushBounded(warnings, line.trim());
-      }
+    onLines(child.stderr, (line) => {
+      const start = /Duration: .*?start: (-?[\d.]+)/.exec(line);
+      if (start && startS === null) startS = Number(start[1]);
+      if (/\[(error|fatal)\]/.test(line)) pushBounded(errors, line.trim());
+      else if (/\[warning\]/.test(line)) pushBounded(warnings, line.trim());
     });
-    let outBuf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      outBuf += d.toString();
-      const lines = outBuf.split('\n');
-      outBuf = lines.pop() ?? '';
-      for (const line of lines) {
-        const m = /^out_time_us=(\d+)/.exec(line);
-        if (m && startS !== null) samples.push({ atMs: Date.now(), positionS: startS + Number(m[1]) / 1e6 });
-      }
+    onLines(child.stdout, (line) => {
+      const m = /^out_time_us=(\d+)/.exec(line);
+      if (m && startS !== null) samples.push({ atMs: Date.now(), positionS: startS + Number(m[1]) / 1e6 });
     });
     let exitCode: number | null = null;
     const closed = new Promise<void>((resolve) =>

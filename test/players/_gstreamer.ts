@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type PlayerDef, type PlayerSample, pushBounded } from './_harness.ts';
+import { onLines, type PlayerDef, type PlayerSample, pushBounded } from './_harness.ts';
 
 /** Debian's Python, which has `gi` (python3-gi); a pyenv or venv python on PATH usually has not. */
 const python =
@@ -42,31 +42,24 @@ function gstPlayer(name: string, mode: 'playbin' | 'dashdemux', description: str
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, GST_DEBUG: process.env.GST_DEBUG ?? '*:1' },
       });
-      let buf = '';
-      child.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const lines = buf.split('\n');
-        buf = lines.pop() ?? '';
-        for (const line of lines) {
-          let m: {
-            type: string;
-            wallMs?: number;
-            positionS?: number | null;
-            message?: string;
-            debug?: string;
-          };
-          try {
-            m = JSON.parse(line);
-          } catch {
-            continue;
-          }
-          if (m.type === 'position')
-            samples.push({ atMs: m.wallMs ?? Date.now(), positionS: m.positionS ?? null });
-          else if (m.type === 'error')
-            pushBounded(errors, `${m.message} (${(m.debug ?? '').split('\n')[0]})`);
-          else if (m.type === 'warning') pushBounded(warnings, `${m.message}`);
-          else if (m.type === 'eos') findings.eosAtMs = Date.now();
+      onLines(child.stdout, (line) => {
+        let m: {
+          type: string;
+          wallMs?: number;
+          positionS?: number | null;
+          message?: string;
+          debug?: string;
+        };
+        try {
+          m = JSON.parse(line);
+        } catch {
+          return;
         }
+        if (m.type === 'position')
+          samples.push({ atMs: m.wallMs ?? Date.now(), positionS: m.positionS ?? null });
+        else if (m.type === 'error') pushBounded(errors, `${m.message} (${(m.debug ?? '').split('\n')[0]})`);
+        else if (m.type === 'warning') pushBounded(warnings, `${m.message}`);
+        else if (m.type === 'eos') findings.eosAtMs = Date.now();
       });
       child.stderr.on('data', (d: Buffer) => {
         for (const line of d.toString().split('\n'))

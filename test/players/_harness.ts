@@ -52,6 +52,17 @@ export interface PlayerDef {
 }
 
 /** Bounded push, for logs. */
+/** Calls `onLine` with each complete line of a child's output as it arrives (a line may span chunks). */
+export function onLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let pending = '';
+  stream.on('data', (d: Buffer) => {
+    pending += d.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  });
+}
+
 export function pushBounded(list: string[], line: string, max = 40): void {
   if (list.length < max) list.push(line.length > 400 ? `${line.slice(0, 400)}…` : line);
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasCommand, type PlayerDef, type PlayerSample, pushBounded } from './_harness.ts';
+import { hasCommand, onLines, type PlayerDef, type PlayerSample, pushBounded } from './_harness.ts';
 
 const vlcBin = process.env.DASHRELAY_VLC ?? 'vlc';
 
@@ -49,18 +49,12 @@ export const vlcRc: PlayerDef = {
       env: { ...process.env, HOME: home, XDG_CONFIG_HOME: home, XDG_CACHE_HOME: home, XDG_DATA_HOME: home },
     });
     let last: number | null = null;
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const raw of lines) {
-        const line = raw.replace(/^(>\s*)+/, '').trim();
-        if (!/^\d+$/.test(line)) continue;
-        const t = Number(line);
-        samples.push({ atMs: Date.now(), positionS: t, forLatency: last !== null && t === last + 1 });
-        last = t;
-      }
+    onLines(child.stdout, (raw) => {
+      const line = raw.replace(/^(>\s*)+/, '').trim();
+      if (!/^\d+$/.test(line)) return;
+      const t = Number(line);
+      samples.push({ atMs: Date.now(), positionS: t, forLatency: last !== null && t === last + 1 });
+      last = t;
     });
     child.stderr.on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n')) {
