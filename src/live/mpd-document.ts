@@ -175,3 +175,9 @@ function attributesOf(e: XmlElement): XmlElement {
 function childrenOf(e: XmlElement, except: readonly string[]): XmlElement {
   return Object.fromEntries(Object.entries(e).filter(([k]) => !k.startsWith('@') && !except.includes(k)));
 }
+
+/** The child elements `v` of a parsed element holds (one, several, or none). */
+export function asArray(v: XmlElement[string]): XmlElement[] {
+  if (Array.isArray(v)) return v;
+  return typeof v === 'object' && v !== null ? [v] : [];
+}

@@ -1,7 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { LatencyProfile } from '../config/schema.ts';
 import type { ManifestView, PublishedManifest, SegmentKind, XmlElement } from '../contracts/segments.ts';
-import { type MpdAdaptationSet, type MpdPeriod, type MpdRepresentation, renderMpd } from './mpd-document.ts';
+import {
+  asArray,
+  type MpdAdaptationSet,
+  type MpdPeriod,
+  type MpdRepresentation,
+  renderMpd,
+} from './mpd-document.ts';
 import type { SegmentStore } from './segment-store.ts';
 import type { SegmentArrival, SegmentTiming } from './segment-timing.ts';
 
@@ -93,6 +99,7 @@ export class Presentation extends EventEmitter<{ period: [] }> {
     | undefined;
   private nextPeriodId = 0;
   private readonly now: () => number;
+  private readonly settleMs: number;
   /** When the last session ended, ms since the epoch; `undefined` while one is live. */
   idleSinceMs: number | undefined;
 
@@ -103,6 +110,7 @@ export class Presentation extends EventEmitter<{ period: [] }> {
     super();
     this.setMaxListeners(0);
     this.now = options.now ?? Date.now;
+    this.settleMs = options.settleMs ?? 2000;
   }
 
   /** The session now publishing: its first Period starts once its timing is known (see `settleMs`). */
@@ -110,7 +118,7 @@ export class Presentation extends EventEmitter<{ period: [] }> {
     this.idleSinceMs = undefined;
     this.cancelPending();
     const onChange = (): void => void this.tryStart(source);
-    const timer = setTimeout(onChange, this.options.settleMs ?? 2000);
+    const timer = setTimeout(onChange, this.settleMs);
     timer.unref();
     this.pending = { source, sinceMs: this.now(), timer, onChange };
     source.store.on('manifest', onChange);
@@ -224,10 +232,10 @@ export class Presentation extends EventEmitter<{ period: [] }> {
     const manifest = source.store.manifest;
     const mediaStart = source.mediaStartMs();
     if (!manifest || mediaStart === undefined) return;
-    const reps = representationsOf(manifest);
+    const reps = representationsOfSets(manifest.adaptationSets);
     if (reps.some((r) => source.timing.timescale(r.id) === undefined)) return;
     const measured = source.timing.templateDurationsSec();
-    const settled = this.now() - pending.sinceMs >= (this.options.settleMs ?? 2000);
+    const settled = this.now() - pending.sinceMs >= this.settleMs;
     if (!settled && reps.some((r) => !measured.has(r.id))) return;
     this.cancelPending();
     const primary = primaryOf(manifest);
@@ -388,10 +396,6 @@ interface RepresentationFacts {
   readonly declaredBps: number;
 }
 
-function representationsOf(manifest: PublishedManifest): RepresentationFacts[] {
-  return representationsOfSets(manifest.adaptationSets);
-}
-
 function representationsOfSets(sets: readonly XmlElement[]): RepresentationFacts[] {
   return sets.flatMap((set) =>
     asArray(set.Representation).map((r) => {
@@ -412,9 +416,4 @@ function primaryOf(manifest: PublishedManifest): number {
   const sets = manifest.adaptationSets;
   const video = sets.find((s) => s['@contentType'] === 'video') ?? sets[0];
   return Number(asArray(video?.Representation)[0]?.['@id'] ?? 0);
-}
-
-function asArray(v: XmlElement[string]): XmlElement[] {
-  if (Array.isArray(v)) return v;
-  return typeof v === 'object' && v !== null ? [v] : [];
 }

@@ -1,6 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import type { XmlElement } from '../../contracts/segments.ts';
 import { createError } from '../../errors/errors.ts';
+import { asArray } from '../../live/mpd-document.ts';
 
 const repeated = new Set(['Period', 'AdaptationSet', 'Representation']);
 const parser = new XMLParser({
@@ -43,9 +44,4 @@ export function parseFfmpegManifest(text: string): XmlElement[] {
 
 function isObject(v: unknown): v is XmlElement {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function asArray(v: XmlElement[string]): XmlElement[] {
-  if (Array.isArray(v)) return v;
-  return isObject(v) ? [v] : [];
 }
