@@ -10,6 +10,7 @@ import type { SessionSetup } from '../core/registry.ts';
 import type { Session } from '../core/session.ts';
 import { createError } from '../errors/errors.ts';
 import type { FfmpegBinary } from '../ffmpeg/ffmpeg-locate.ts';
+import type { Reanchor } from '../live/presentation.ts';
 import { SegmentStore } from '../live/segment-store.ts';
 import { SegmentTiming } from '../live/segment-timing.ts';
 import { DemuxSink } from '../media/demux-sink.ts';
@@ -141,7 +142,16 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       playerDelayMs: playerDelayMs(profile, media),
     };
     presentation.addSource(source);
+    const onReanchor = (r: Reanchor) => {
+      if (r.path !== source.path) return;
+      slog.info(
+        { period: r.periodId, segment: r.segmentNumber, latenessMs: r.latenessMs },
+        'segments arrive later than the MPD announced (a publisher slower than real time): new Period',
+      );
+    };
+    presentation.on('reanchor', onReanchor);
     session.onEnd(() => {
+      presentation.off('reanchor', onReanchor);
       presentation.endSource(source);
       deps.presentations.ended(stream);
       return undefined;

@@ -49,6 +49,8 @@ export interface PresentationOptions {
 const playbackRate = { min: 0.7, max: 1.3 } as const;
 /** Recent arrivals a re-anchor decision looks at, per Representation. */
 const driftSamples = 3;
+/** Lateness falling by more than this over the samples counts as a publisher catching up, ms. */
+const recoveryToleranceMs = 100;
 
 interface RepresentationTimeline {
   readonly timescale: number;
@@ -66,7 +68,7 @@ interface PeriodState {
   /** Media time of the Period start, s (the same instant in every Representation). */
   readonly mediaTimeS: number;
   readonly reps: ReadonlyMap<number, RepresentationTimeline>;
-  /** Where its media ends relative to availabilityStartTime, ms, once its session ended. */
+  /** Where its media ends relative to availabilityStartTime, ms, once its session ended or it was re-anchored. */
   endMs?: number;
 }
 
@@ -90,7 +92,18 @@ interface SourceState {
  *
  * Emits `period` when a Period is added (a held manifest request can be answered).
  */
-export class Presentation extends EventEmitter<{ period: [] }> {
+/** A Period opened because a session's segments kept arriving later than the MPD announced them. */
+export interface Reanchor {
+  /** PeriodSource.path of the session. */
+  readonly path: string;
+  readonly periodId: string;
+  /** First segment number of the primary Representation in the new Period. */
+  readonly segmentNumber: number;
+  /** How much later than announced its segments arrived (median of the recent ones), ms. */
+  readonly latenessMs: number;
+}
+
+export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor] }> {
   private astMs: number | undefined;
   private periods: PeriodState[] = [];
   private readonly sources = new Map<string, SourceState>();
@@ -262,6 +275,7 @@ export class Presentation extends EventEmitter<{ period: [] }> {
     startMs: number,
     mediaTimeS: number,
     startOf: (rep: number) => { number: number; mediaTimeS: number; id: number },
+    previousEndMs?: number,
   ): void {
     const { source } = state;
     const measured = source.timing.templateDurationsSec();
@@ -278,7 +292,7 @@ export class Presentation extends EventEmitter<{ period: [] }> {
       });
     }
     const previous = state.current;
-    if (previous) previous.endMs = undefined;
+    if (previous) previous.endMs = previousEndMs;
     const period: PeriodState = { id: String(this.nextPeriodId++), source: state, startMs, mediaTimeS, reps };
     state.current = period;
     state.lateness.clear();
@@ -301,19 +315,44 @@ export class Presentation extends EventEmitter<{ period: [] }> {
     if (samples.length > driftSamples) samples.shift();
     state.lateness.set(arrival.representation, samples);
     const drift = this.options.reanchorDriftMs;
-    if (samples.length === driftSamples && (Math.min(...samples) > drift || Math.max(...samples) < -drift)) {
+    // Only lateness that persists re-anchors. A publisher catching up after a hiccup (each segment
+    // less late than the one before) is covered by holding requests, and would be early against a
+    // new anchor; early segments are served at once (moving the timeline back would need Periods
+    // that overlap, which DASH forbids).
+    const first = samples[0] ?? 0;
+    const newest = samples.at(-1) ?? 0;
+    const recovering = newest < first - recoveryToleranceMs;
+    if (samples.length === driftSamples && Math.min(...samples) > drift && !recovering) {
       state.reanchorPending = true;
     }
     if (!state.reanchorPending || arrival.representation !== state.primary) return;
-    // The new Period starts at this segment, announced when the recent best case says it arrives.
-    const best = Math.min(...(state.lateness.get(state.primary) ?? [0]));
-    const startMs = Math.round(announced - this.astMs + best);
+    // The new Period starts at this segment, announced when it arrives (the median of the recent
+    // lateness: one jittery segment moves it little, a steady drift is followed).
+    const recent = [...(state.lateness.get(state.primary) ?? [0])].sort((a, b) => a - b);
+    const best = recent[Math.floor(recent.length / 2)] ?? 0;
+    // The Period it replaces ends where this segment started on the old timeline, so no media is
+    // listed twice; the players jump the gap (the lateness) between the two.
+    const previousEndMs = Math.round(announced - this.astMs);
+    const startMs = Math.max(Math.round(announced - this.astMs + best), previousEndMs);
     const mediaTimeS = arrival.decodeTime / arrival.timescale;
-    this.openPeriod(state, Math.max(startMs, period.startMs + 1), mediaTimeS, (id) => ({
-      id,
+    this.openPeriod(
+      state,
+      startMs,
       mediaTimeS,
-      number: id === state.primary ? arrival.number : this.segmentAt(state, id, mediaTimeS),
-    }));
+      (id) => ({
+        id,
+        mediaTimeS,
+        number: id === state.primary ? arrival.number : this.segmentAt(state, id, mediaTimeS),
+      }),
+      previousEndMs,
+    );
+    const periodId = state.current?.id ?? '';
+    this.emit('reanchor', {
+      path: state.source.path,
+      periodId,
+      segmentNumber: arrival.number,
+      latenessMs: Math.round(best),
+    });
   }
 
   /** The segment of a Representation that holds media time `mediaTimeS`, from its newest known one. */

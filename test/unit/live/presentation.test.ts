@@ -271,6 +271,51 @@ describe('Presentation', () => {
     // Period ids are new, the earlier Periods are unchanged.
     expect(periods[0]).toMatchObject({ id: '0', start: 'PT0S' });
     expect(new Set(periods.map((p) => p.id)).size).toBe(periods.length);
+    // The replaced Period ends where segment n began on its timeline: no media is listed twice, and the
+    // gap up to the new Period is the lateness.
+    const before = periods.at(-2);
+    const seconds = (iso: string | undefined) => Number(/PT([\d.]+)S/.exec(iso ?? '')?.[1]);
+    // Segments last 1 s: segment n starts n − startNumber seconds into that Period.
+    const offsetS = n - Number(templateOf(before)?.startNumber);
+    expect(seconds(before?.duration)).toBeCloseTo(offsetS, 3);
+    expect(seconds(before?.start) + seconds(before?.duration)).toBeLessThan(startMs / 1000);
+  });
+
+  it('does not re-anchor while a late publisher catches up (each segment less late than the last)', () => {
+    const t = setup();
+    const s = t.addSession('aaaa1111', 1_000_000);
+    startSession(s, 1_000_050);
+    // A 1.6 s hiccup, then an `-re` source bursting to catch up.
+    const lateness = [1600, 1200, 800, 600, 200, 50];
+    lateness.forEach((late, i) => {
+      const n = i + 3;
+      for (const rep of [0, 1]) s.clock.arrive(s.store, rep, n, n - 1, 1_000_000 + 1000 * (n - 1) + late);
+    });
+    expect(periodsOf(t.render())).toHaveLength(1);
+  });
+
+  it('re-anchors after a hiccup the publisher does not make up (the same lateness from then on)', () => {
+    const t = setup();
+    const s = t.addSession('aaaa1111', 1_000_000);
+    startSession(s, 1_000_050);
+    for (let n = 3; n <= 7; n++) {
+      for (const rep of [0, 1]) s.clock.arrive(s.store, rep, n, n - 1, 1_000_000 + 1000 * (n - 1) + 1200);
+    }
+    const periods = periodsOf(t.render());
+    expect(periods).toHaveLength(2);
+    // Announced when its first segment arrived: 1.2 s after the old timeline had it.
+    const n = Number(templateOf(periods[1])?.startNumber);
+    expect(periods[1]?.start).toBe(`PT${n - 1 + 1.2}S`);
+  });
+
+  it('does not re-anchor for segments that arrive early (a publisher catching up)', () => {
+    const t = setup();
+    const s = t.addSession('aaaa1111', 1_000_000);
+    startSession(s, 1_000_050);
+    for (let n = 3; n <= 8; n++) {
+      for (const rep of [0, 1]) s.clock.arrive(s.store, rep, n, n - 1, 1_000_000 + 1000 * (n - 1) - 900);
+    }
+    expect(periodsOf(t.render())).toHaveLength(1);
   });
 
   it('does not re-anchor for one late segment (network jitter)', () => {
