@@ -15,6 +15,7 @@ import { SegmentStore } from '../live/segment-store.ts';
 import { SegmentTiming } from '../live/segment-timing.ts';
 import { DemuxSink } from '../media/demux-sink.ts';
 import { MediaClock } from '../media/media-clock.ts';
+import { expectedFfmpegWarning } from '../packager/ffmpeg/expected-warnings.ts';
 import { FfmpegPackager, playerDelayMs } from '../packager/ffmpeg/ffmpeg-packager.ts';
 import { ffmpegDashNaming } from '../packager/ffmpeg/file-names.ts';
 import type { PutReceiver } from '../packager/ffmpeg/put-receiver.ts';
@@ -94,9 +95,12 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       highWaterBytes: config.ingest.sinkHighWaterBytes,
       stopTimeoutMs: config.ffmpeg.stopTimeoutMs,
       // ffmpeg repeats some warnings per packet; one a second is enough to diagnose.
-      onStderrLine: rateLimited(1000, (suppressed, line: string) =>
-        slog.warn(suppressed > 0 ? { suppressed } : {}, `ffmpeg: ${line}`),
-      ),
+      onStderrLine: rateLimited(1000, (suppressed, line: string) => {
+        const expected = expectedFfmpegWarning(line);
+        const fields = { ...(suppressed > 0 && { suppressed }), ...(expected && { expected }) };
+        if (expected) slog.debug(fields, `ffmpeg: ${line}`);
+        else slog.warn(fields, `ffmpeg: ${line}`);
+      }),
       onOutputError: rateLimited(10_000, (suppressed, err: Error) =>
         slog.error({ err, ...(suppressed > 0 ? { suppressed } : {}) }, err.message),
       ),

@@ -13,5 +13,7 @@ export interface Logger {
 
 /** A logger that makes children with fields on every line (pino `child`: stream, session id, component). */
 export interface ParentLogger extends Logger {
+  debug(msg: string): void;
+  debug(fields: Record<string, unknown>, msg: string): void;
   child(bindings: Record<string, unknown>): ParentLogger;
 }
