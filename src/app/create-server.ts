@@ -81,6 +81,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
   const presentations = new Presentations({
     profile,
     reanchorDriftMs: config.origin.reanchorDriftMs,
+    republishGraceMs: config.origin.republishGraceMs,
     keepEndedMs: config.origin.keepEndedStreamMs,
   });
   const registry = new StreamRegistry(

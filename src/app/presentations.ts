@@ -11,6 +11,8 @@ export interface StreamPresentation {
 export interface PresentationsOptions {
   readonly profile: LatencyProfile;
   readonly reanchorDriftMs: number;
+  /** How long an ended session's last Period stays open for its publisher to return, ms. */
+  readonly republishGraceMs: number;
   /** How long an ended stream's MPD stays served for a republish to continue it, ms. */
   readonly keepEndedMs: number;
 }
@@ -34,9 +36,9 @@ export class Presentations {
     let entry = this.byStream.get(stream);
     if (entry?.timer) clearTimeout(entry.timer);
     if (!entry) {
-      const { profile, reanchorDriftMs } = this.options;
+      const { profile, reanchorDriftMs, republishGraceMs } = this.options;
       entry = {
-        presentation: new Presentation(stream, { profile, reanchorDriftMs }),
+        presentation: new Presentation(stream, { profile, reanchorDriftMs, republishGraceMs }),
         counters: createDeliveryCounters(),
       };
       this.byStream.set(stream, entry);

@@ -10,7 +10,7 @@ import type { SessionSetup } from '../core/registry.ts';
 import type { Session } from '../core/session.ts';
 import { createError } from '../errors/errors.ts';
 import type { FfmpegBinary } from '../ffmpeg/ffmpeg-locate.ts';
-import type { Reanchor } from '../live/presentation.ts';
+import type { Continued, Reanchor } from '../live/presentation.ts';
 import { SegmentStore } from '../live/segment-store.ts';
 import { SegmentTiming } from '../live/segment-timing.ts';
 import { DemuxSink } from '../media/demux-sink.ts';
@@ -153,9 +153,18 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
         'segments arrive later than the MPD announced (a publisher slower than real time): new Period',
       );
     };
+    const onContinued = (c: Continued) => {
+      if (c.path !== source.path) return;
+      slog.info(
+        { period: c.periodId, segment: c.segmentNumber, continues: c.ownerPath },
+        'publisher returned with the same media: continues the Period of the session before',
+      );
+    };
     presentation.on('reanchor', onReanchor);
+    presentation.on('continued', onContinued);
     session.onEnd(() => {
       presentation.off('reanchor', onReanchor);
+      presentation.off('continued', onContinued);
       presentation.endSource(source);
       deps.presentations.ended(stream);
       return undefined;

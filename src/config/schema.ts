@@ -217,14 +217,21 @@ export const ConfigSchema = Type.Object(
           maximum: 24 * 3600_000,
           default: 60_000,
           description:
-            'how long the MPD of a stream whose publisher stopped stays served, ms; a publisher that returns within it continues the MPD with a new Period',
+            'how long the MPD of a stream whose publisher stopped stays served, ms; a publisher that returns within it continues the MPD (the same Period within origin.republishGraceMs, else a new one)',
+        }),
+        republishGraceMs: Type.Integer({
+          minimum: 0,
+          maximum: 24 * 3600_000,
+          default: 15_000,
+          description:
+            'how long the last Period of a stream whose publisher stopped stays open (no @duration), ms; a publisher that returns within it with the same codecs and settings continues that Period, so players that follow one Period only play on; 0 ends it at once',
         }),
         reanchorDriftMs: Type.Integer({
           minimum: 50,
           maximum: 60_000,
           default: 500,
           description:
-            'when three segments in a row arrive this much later or earlier than the MPD announces them (a publisher slower than real time), a new Period re-anchors the timeline, ms',
+            'when three segments in a row arrive this much later than the MPD announces them, and not less late each time (a publisher slower than real time), a new Period re-anchors the timeline, ms',
         }),
         segmentsInMemory: Type.Integer({
           minimum: 2,

@@ -42,6 +42,12 @@ export interface PresentationOptions {
   readonly reanchorDriftMs: number;
   /** How long the first Period of a session waits for two measured segments per Representation, ms. */
   readonly settleMs?: number | undefined;
+  /**
+   * How long an ended session's last Period stays open (no @duration) for a publisher to come back, ms.
+   * A returning publisher with the same init segments continues that Period, so players that follow
+   * one Period only (ffmpeg, GStreamer, VLC) play on; 0 ends the Period at once.
+   */
+  readonly republishGraceMs?: number | undefined;
   readonly now?: (() => number) | undefined;
 }
 
@@ -72,6 +78,16 @@ interface PeriodState {
   endMs?: number;
 }
 
+/** How a session that continues an earlier session's Period maps onto that Period's timeline. */
+interface Continuation {
+  /** The session whose path (and segment numbering) the continued Period uses. */
+  readonly owner: SourceState;
+  /** Per Representation: own segment number + offset = the Period's number. */
+  readonly numberOffsets: ReadonlyMap<number, number>;
+  /** Per Representation: added to each served segment's tfdt, ticks. */
+  readonly decodeTimeOffsets: ReadonlyMap<number, number>;
+}
+
 interface SourceState {
   readonly source: PeriodSource;
   readonly adaptationSets: readonly XmlElement[];
@@ -80,18 +96,28 @@ interface SourceState {
   current?: PeriodState;
   reanchorPending: boolean;
   ended: boolean;
+  /** Ended, and its last Period open for a returning publisher (republishGraceMs). */
+  awaitingRepublish: boolean;
+  /** Set when this session continues another's Period. */
+  continuation?: Continuation;
+  /** Sessions that continued a Period served under this session's path, oldest first. */
+  readonly continuedBy: SourceState[];
   readonly onSegment: (arrival: SegmentArrival) => void;
 }
 
-/**
- * A stream's live presentation, across its publishing sessions: one MPD whose availabilityStartTime
- * and Period@ids never change between updates (ISO/IEC 23009-1 §5.4.1). Each session adds a Period
- * (its segments under their own path, so no URL is ever reused), and so does a re-anchor when the
- * segments stop arriving when the timeline says they are available (DASH-IF IOP: a segment must be
- * available from its announced time), e.g. a publisher slower than real time.
- *
- * Emits `period` when a Period is added (a held manifest request can be answered).
- */
+/** A segment request under a session path, resolved to the store and number that hold it. */
+export interface ResolvedSegment {
+  readonly store: SegmentStore;
+  /** The segment in that store's own numbering. */
+  readonly kind: SegmentKind;
+  /** Its session ended and no publisher is awaited: what is not there will never come. */
+  readonly ended: boolean;
+  /** When the MPD announces it available, ms since the epoch (media segments of an open Period). */
+  readonly announcedAtMs: number | undefined;
+  /** Timestamp shift to apply while serving it (a continued Period), ticks of its track. */
+  readonly decodeTimeOffsetTicks: number;
+}
+
 /** A Period opened because a session's segments kept arriving later than the MPD announced them. */
 export interface Reanchor {
   /** PeriodSource.path of the session. */
@@ -103,7 +129,26 @@ export interface Reanchor {
   readonly latenessMs: number;
 }
 
-export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor] }> {
+/**
+ * A stream's live presentation, across its publishing sessions: one MPD whose availabilityStartTime
+ * and Period@ids never change between updates (ISO/IEC 23009-1 §5.4.1). Each session adds a Period
+ * (its segments under their own path, so no URL is ever reused), and so does a re-anchor when the
+ * segments stop arriving when the timeline says they are available (DASH-IF IOP: a segment must be
+ * available from its announced time), e.g. a publisher slower than real time.
+ *
+ * Emits `period` when a Period is added (a held manifest request can be answered).
+ */
+/** A returning publisher continued the Period of the session before it. */
+export interface Continued {
+  /** PeriodSource.path of the returning session, and of the session whose Period it continues. */
+  readonly path: string;
+  readonly ownerPath: string;
+  readonly periodId: string;
+  /** The Period's segment number its first segment is served as (primary Representation). */
+  readonly segmentNumber: number;
+}
+
+export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor]; continued: [Continued] }> {
   private astMs: number | undefined;
   private periods: PeriodState[] = [];
   private readonly sources = new Map<string, SourceState>();
@@ -113,6 +158,8 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
   private nextPeriodId = 0;
   private readonly now: () => number;
   private readonly settleMs: number;
+  private readonly republishGraceMs: number;
+  private graceTimer: NodeJS.Timeout | undefined;
   /** When the last session ended, ms since the epoch; `undefined` while one is live. */
   idleSinceMs: number | undefined;
 
@@ -124,6 +171,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     this.setMaxListeners(0);
     this.now = options.now ?? Date.now;
     this.settleMs = options.settleMs ?? 2000;
+    this.republishGraceMs = options.republishGraceMs ?? 0;
   }
 
   /** The session now publishing: its first Period starts once its timing is known (see `settleMs`). */
@@ -146,15 +194,54 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       state.ended = true;
       source.timing.off('segment', state.onSegment);
       const last = state.current;
-      if (last) last.endMs = this.mediaEndMs(last);
+      if (last && last === this.periods.at(-1) && this.republishGraceMs > 0) {
+        // Left open: players of one Period only keep asking, and a returning publisher continues it.
+        state.awaitingRepublish = true;
+        clearTimeout(this.graceTimer);
+        this.graceTimer = setTimeout(() => this.endAwaited(state), this.republishGraceMs);
+        this.graceTimer.unref();
+      } else if (last) last.endMs = this.mediaEndMs(last, state);
     }
     this.idleSinceMs = this.now();
   }
 
-  /** The session whose segments are served under `path`, while its Periods are listed. */
-  source(path: string): { readonly store: SegmentStore; readonly ended: boolean } | undefined {
-    const state = this.sources.get(path);
-    return state && { store: state.source.store, ended: state.ended };
+  /** No publisher came back in time (or one that cannot continue did): the Period gets its end. */
+  private endAwaited(state: SourceState): void {
+    if (!state.awaitingRepublish) return;
+    state.awaitingRepublish = false;
+    const last = state.current;
+    if (last && last.endMs === undefined) last.endMs = this.mediaEndMs(last, state);
+  }
+
+  /**
+   * Where the segment `name` under `path` is: in that session's store, or, past the point where a
+   * returning publisher continued the Period, in the continuing session's store under its own number,
+   * served with its timestamps shifted onto the Period's timeline.
+   */
+  resolve(path: string, name: string): ResolvedSegment | undefined {
+    const owner = this.sources.get(path);
+    const kind = owner?.source.store.classify(name);
+    if (!owner || !kind) return undefined;
+    let from = owner;
+    let offset = 0;
+    if (kind.kind === 'media') {
+      for (const c of owner.continuedBy) {
+        const o = c.continuation?.numberOffsets.get(kind.representation);
+        if (o !== undefined && kind.number > o) {
+          from = c;
+          offset = o;
+        }
+      }
+    }
+    const own: SegmentKind = kind.kind === 'media' ? { ...kind, number: kind.number - offset } : kind;
+    return {
+      store: from.source.store,
+      kind: own,
+      ended: from.ended && !from.awaitingRepublish,
+      announcedAtMs: this.announcedAtMs(path, kind),
+      decodeTimeOffsetTicks:
+        from === owner ? 0 : (from.continuation?.decodeTimeOffsets.get(kind.representation) ?? 0),
+    };
   }
 
   /**
@@ -222,6 +309,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
   /** Stops timers and listeners (the stream is gone for good). */
   close(): void {
     this.cancelPending();
+    clearTimeout(this.graceTimer);
     for (const s of this.sources.values()) s.source.timing.off('segment', s.onSegment);
   }
 
@@ -249,8 +337,6 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     if (reps.some((r) => source.timing.timescale(r.id) === undefined)) return;
     const measured = source.timing.templateDurationsSec();
     const settled = this.now() - pending.sinceMs >= this.settleMs;
-    if (!settled && reps.some((r) => !measured.has(r.id))) return;
-    this.cancelPending();
     const primary = primaryOf(manifest);
     const state: SourceState = {
       source,
@@ -259,15 +345,111 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       lateness: new Map(),
       reanchorPending: false,
       ended: false,
+      awaitingRepublish: false,
+      continuedBy: [],
       onSegment: (arrival) => this.onSegment(state, arrival),
     };
+    const previous = this.periods.at(-1);
+    const awaited = previous && this.tailOf(previous);
+    if (previous && awaited?.awaitingRepublish) {
+      const continuation = this.continuationOf(previous, awaited, state, settled);
+      if (continuation === 'wait') return;
+      if (continuation) {
+        this.continuePeriod(previous, state, continuation);
+        return;
+      }
+      // Not the same media (other codecs or settings): the old Period ends, a new one follows.
+      this.endAwaited(awaited);
+    }
+    // A Period's template is frozen once served: wait until the segment durations are measured.
+    if (!settled && reps.some((r) => !measured.has(r.id))) return;
+    this.cancelPending();
     this.sources.set(source.path, state);
     this.astMs ??= Math.round(mediaStart);
-    const previous = this.periods.at(-1);
-    const previousEnd = previous ? (previous.endMs ?? this.mediaEndMs(previous)) : 0;
+    const previousEnd = previous ? (previous.endMs ?? this.mediaEndMs(previous, this.tailOf(previous))) : 0;
     const startMs = Math.max(Math.round(mediaStart) - this.astMs, previousEnd);
     this.openPeriod(state, startMs, 0, (id) => ({ number: 1, mediaTimeS: 0, id }));
     source.timing.on('segment', state.onSegment);
+  }
+
+  /** The session that feeds a Period's newest segments: the last that continued it, else its own. */
+  private tailOf(period: PeriodState): SourceState {
+    const owner = period.source;
+    for (let i = owner.continuedBy.length - 1; i >= 0; i--) {
+      const c = owner.continuedBy[i];
+      if (c?.current === period) return c;
+    }
+    return owner;
+  }
+
+  /**
+   * How the session `next` continues `period` (fed until now by `awaited`, which ended): `'wait'` until
+   * its init segments and first media segments are there, `undefined` when it cannot (other init
+   * segments: codecs or settings changed), else its number and tfdt offsets. Its first segment goes in
+   * the Period's slot for when its media began, rounded up, so it is never announced before it exists.
+   */
+  private continuationOf(
+    period: PeriodState,
+    awaited: SourceState,
+    next: SourceState,
+    settled: boolean,
+  ): Continuation | 'wait' | undefined {
+    const ast = this.astMs;
+    const mediaStart = next.source.mediaStartMs();
+    const ids = representationsOfSets(next.adaptationSets).map((r) => r.id);
+    if (ast === undefined || mediaStart === undefined) return 'wait';
+    if (ids.length !== period.reps.size || ids.some((id) => !period.reps.has(id))) return undefined;
+    for (const id of ids) {
+      const init = { kind: 'init', representation: id } as const;
+      const mine = next.source.store.find(init);
+      const theirs = awaited.source.store.find(init);
+      if (!mine?.complete || !theirs?.complete) return settled ? undefined : 'wait';
+      if (!mine.body().equals(theirs.body())) return undefined;
+      if (next.source.timing.decodeTime(id, 1) === undefined) return 'wait';
+    }
+    const rep = (id: number) => period.reps.get(id) as RepresentationTimeline;
+    const first = (id: number) => (next.source.timing.decodeTime(id, 1) ?? 0) / rep(id).timescale;
+    const seconds = (id: number) => rep(id).durationTicks / rep(id).timescale;
+    const newestOf = (id: number) => {
+      const n = awaited.source.store.newestSegmentNumber(id) ?? 0;
+      return n + (awaited.continuation?.numberOffsets.get(id) ?? 0);
+    };
+    // The primary Representation sets the shift; every other one gets the same, in its own ticks.
+    const primary = period.source.primary;
+    const p = rep(primary);
+    const slot = Math.max(
+      Math.ceil((mediaStart - ast - period.startMs) / 1000 / seconds(primary) - 1e-6),
+      newestOf(primary) + 1 - p.startNumber,
+    );
+    const shiftS = p.ptoTicks / p.timescale + slot * seconds(primary) - first(primary);
+    const numberOffsets = new Map<number, number>();
+    const decodeTimeOffsets = new Map<number, number>();
+    for (const id of ids) {
+      const r = rep(id);
+      const index = Math.round((first(id) + shiftS - r.ptoTicks / r.timescale) / seconds(id));
+      const number = Math.max(r.startNumber + index, newestOf(id) + 1);
+      numberOffsets.set(id, number - 1);
+      decodeTimeOffsets.set(id, Math.round(shiftS * r.timescale));
+    }
+    return { owner: period.source, numberOffsets, decodeTimeOffsets };
+  }
+
+  private continuePeriod(period: PeriodState, state: SourceState, continuation: Continuation): void {
+    this.cancelPending();
+    const awaited = this.tailOf(period);
+    awaited.awaitingRepublish = false;
+    clearTimeout(this.graceTimer);
+    state.continuation = continuation;
+    state.current = period;
+    continuation.owner.continuedBy.push(state);
+    this.sources.set(state.source.path, state);
+    state.source.timing.on('segment', state.onSegment);
+    this.emit('continued', {
+      path: state.source.path,
+      ownerPath: continuation.owner.source.path,
+      periodId: period.id,
+      segmentNumber: (continuation.numberOffsets.get(state.primary) ?? 0) + 1,
+    });
   }
 
   private openPeriod(
@@ -308,8 +490,12 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
   private onSegment(state: SourceState, arrival: SegmentArrival): void {
     const period = state.current;
     const rep = period?.reps.get(arrival.representation);
-    if (!period || !rep || this.astMs === undefined || arrival.number < rep.startNumber) return;
-    const announced = this.astMs + period.startMs + this.segmentOffsetMs(rep, arrival.number);
+    // A continued Period numbers this session's segments after the ones before it.
+    const offset =
+      period?.source === state ? 0 : (state.continuation?.numberOffsets.get(arrival.representation) ?? 0);
+    const number = arrival.number + offset;
+    if (!period || !rep || this.astMs === undefined || number < rep.startNumber) return;
+    const announced = this.astMs + period.startMs + this.segmentOffsetMs(rep, number);
     const samples = state.lateness.get(arrival.representation) ?? [];
     samples.push(arrival.arrivalMs - announced);
     if (samples.length > driftSamples) samples.shift();
@@ -374,12 +560,14 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     return (((number - rep.startNumber) * rep.durationTicks) / rep.timescale) * 1000;
   }
 
-  /** Where a Period's newest segment of its primary Representation ends, relative to AST, ms. */
-  private mediaEndMs(period: PeriodState): number {
+  /** Where the newest segment `state` fed into a Period (primary Representation) ends, relative to AST, ms. */
+  private mediaEndMs(period: PeriodState, state: SourceState): number {
     const rep = period.reps.get(period.source.primary);
-    const newest = period.source.source.store.newestSegmentNumber(period.source.primary);
+    const newest = state.source.store.newestSegmentNumber(period.source.primary);
     if (!rep || newest === undefined) return period.startMs;
-    return Math.round(period.startMs + this.segmentOffsetMs(rep, newest + 1));
+    const offset =
+      period.source === state ? 0 : (state.continuation?.numberOffsets.get(period.source.primary) ?? 0);
+    return Math.round(period.startMs + this.segmentOffsetMs(rep, newest + offset + 1));
   }
 
   /** Drops Periods (and ended sessions) that ended before `ms` (relative to AST); the newest stays. */

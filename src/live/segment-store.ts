@@ -56,6 +56,12 @@ export class SegmentStore extends EventEmitter<{ started: [LiveFile]; manifest: 
     return this.files.get(name);
   }
 
+  /** The file of a segment, whatever the packager named it. */
+  find(kind: SegmentKind): LiveFile | undefined {
+    for (const file of this.files.values()) if (sameSegment(file.kind, kind)) return file;
+    return undefined;
+  }
+
   /** Highest media segment number seen for a Representation (also after deletion). */
   newestSegmentNumber(representation: number): number | undefined {
     return this.newestNumber.get(representation);
@@ -136,4 +142,10 @@ export class SegmentStore extends EventEmitter<{ started: [LiveFile]; manifest: 
         (err: Error) => this.options.onDiskError?.(err),
       );
   }
+}
+
+/** Whether two segment kinds name the same segment. */
+export function sameSegment(a: SegmentKind, b: SegmentKind): boolean {
+  if (a.kind !== b.kind || a.representation !== b.representation) return false;
+  return a.kind === 'init' || (b.kind === 'media' && a.number === b.number);
 }

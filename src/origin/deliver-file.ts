@@ -15,6 +15,13 @@ export function createDeliveryCounters(): DeliveryCounters {
   return { bytesServed: 0, viewersCutOff: 0, openResponses: 0 };
 }
 
+/** A streaming rewrite of a file's bytes on their way out (e.g. CmafRetimer): bytes in, bytes ready out. */
+export interface ChunkTransform {
+  push(chunk: Buffer): Buffer[];
+  /** What is left once the file is complete; throws if the file ended where it cannot. */
+  end(): Buffer[];
+}
+
 /**
  * Sends a live file to one viewer. A complete file goes out with Content-Length; a file still being
  * written goes out with chunked transfer encoding (HTTP/1.1), every piece as soon as the packager
@@ -27,9 +34,17 @@ export function deliverFile(
   headers: Record<string, string>,
   maxBufferedBytes: number,
   counters: DeliveryCounters,
+  transform?: () => ChunkTransform,
 ): void {
+  const rewrite = transform?.();
   if (file.complete) {
-    const body = file.body();
+    let body: Buffer;
+    try {
+      body = rewrite ? Buffer.concat([...rewrite.push(file.body()), ...rewrite.end()]) : file.body();
+    } catch {
+      res.destroy();
+      return;
+    }
     res.writeHead(200, { ...headers, 'Content-Length': String(body.length) });
     res.end(body);
     counters.bytesServed += body.length;
@@ -39,7 +54,7 @@ export function deliverFile(
   res.writeHead(200, headers);
   res.flushHeaders();
   counters.openResponses++;
-  const send = (chunk: Buffer): void => {
+  const write = (chunk: Buffer): void => {
     if (res.writableLength > maxBufferedBytes) {
       counters.viewersCutOff++;
       cleanup();
@@ -49,7 +64,24 @@ export function deliverFile(
     res.write(chunk);
     counters.bytesServed += chunk.length;
   };
+  // A rewrite that fails (bytes it cannot parse) ends the response as broken, like an aborted upload.
+  const through = (produce: () => Buffer[]): void => {
+    let pieces: Buffer[];
+    try {
+      pieces = produce();
+    } catch {
+      onAbort();
+      return;
+    }
+    for (const piece of pieces) if (!cleaned && piece.length > 0) write(piece);
+  };
+  const send = (chunk: Buffer): void => {
+    if (rewrite) through(() => rewrite.push(chunk));
+    else write(chunk);
+  };
   const onEnd = (): void => {
+    if (rewrite) through(() => rewrite.end());
+    if (cleaned) return;
     cleanup();
     res.end();
   };

@@ -2,8 +2,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ManifestView, SegmentKind } from '../contracts/segments.ts';
 import { createError } from '../errors/errors.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
+import { CmafRetimer } from '../live/cmaf-retime.ts';
 import type { LiveFile } from '../live/live-file.ts';
-import { manifestFileName, type SegmentStore } from '../live/segment-store.ts';
+import type { ResolvedSegment } from '../live/presentation.ts';
+import { manifestFileName, type SegmentStore, sameSegment } from '../live/segment-store.ts';
 import { isValidStreamName } from '../util/stream-name.ts';
 import { type DeliveryCounters, deliverFile } from './deliver-file.ts';
 
@@ -11,10 +13,8 @@ import { type DeliveryCounters, deliverFile } from './deliver-file.ts';
 export interface OriginPresentation {
   /** The MPD for a viewer; `undefined` before the first Period. */
   render(view: ManifestView): string | undefined;
-  /** The segments served under `/live/<stream>/<path>/`, and whether their session ended. */
-  source(path: string): { readonly store: SegmentStore; readonly ended: boolean } | undefined;
-  /** When the MPD announces a media segment available, ms since the epoch. */
-  announcedAtMs(path: string, segment: SegmentKind): number | undefined;
+  /** Where the segment `name` served under `/live/<stream>/<path>/` is; `undefined` for none. */
+  resolve(path: string, name: string): ResolvedSegment | undefined;
   /** `period`: a Period was added (a held manifest request can be answered). */
   on(event: 'period', listener: () => void): unknown;
   off(event: 'period', listener: () => void): unknown;
@@ -89,17 +89,19 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
       const { stream, path, file: name } = req.params;
       const live = isValidStreamName(stream) ? opts.lookup.presentation(stream) : undefined;
       if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
-      const source = live.presentation.source(path);
-      const kind = source?.store.classify(name);
-      if (!source || !kind) throw createError('DR_ERR_SEGMENT_NOT_FOUND', `${path}/${name}`);
-      let file = source.store.get(name);
+      const segment = live.presentation.resolve(path, name);
+      if (!segment) throw createError('DR_ERR_SEGMENT_NOT_FOUND', `${path}/${name}`);
+      let file = segment.store.find(segment.kind);
       if (!file) {
-        const holdMs = holdTimeFor(source, kind, live.presentation.announcedAtMs(path, kind), opts);
-        if (holdMs > 0) file = await waitForFile(source.store, name, holdMs);
+        const holdMs = holdTimeFor(segment, opts);
+        if (holdMs > 0) file = await waitForFile(segment.store, segment.kind, holdMs);
       }
       if (!file || file.aborted) throw createError('DR_ERR_SEGMENT_NOT_FOUND', `${path}/${name}`);
+      // A returning publisher's segments continue the Period of the one before: shift their tfdt.
+      const shift = segment.decodeTimeOffsetTicks;
+      const retime = shift !== 0 ? () => new CmafRetimer({ decodeTimeTicks: shift }) : undefined;
       reply.hijack();
-      deliverFile(file, reply.raw, segmentHeaders, opts.maxViewerBufferBytes, live.counters);
+      deliverFile(file, reply.raw, segmentHeaders, opts.maxViewerBufferBytes, live.counters, retime);
       return reply;
     },
   );
@@ -113,15 +115,11 @@ const maxSegmentsAhead = 8;
  * segment at its start), and anything up to the wall-clock edge the MPD announced, which a publisher
  * slower than real time reaches late. Nothing once the session ended, nothing for the past.
  */
-function holdTimeFor(
-  source: { store: SegmentStore; ended: boolean },
-  kind: SegmentKind,
-  announcedAtMs: number | undefined,
-  opts: OriginPluginOptions,
-): number {
-  if (source.ended) return 0;
+function holdTimeFor(segment: ResolvedSegment, opts: OriginPluginOptions): number {
+  const { kind, announcedAtMs } = segment;
+  if (segment.ended) return 0;
   if (kind.kind === 'init') return opts.holdStartMs;
-  const newest = source.store.newestSegmentNumber(kind.representation);
+  const newest = segment.store.newestSegmentNumber(kind.representation);
   if (newest === undefined) return kind.number <= 3 ? opts.holdStartMs : 0;
   const ahead = kind.number - newest;
   if (ahead <= 0 || ahead > maxSegmentsAhead) return 0;
@@ -129,10 +127,14 @@ function holdTimeFor(
   return ahead <= 2 || announced ? ahead * opts.holdSegmentMs : 0;
 }
 
-function waitForFile(store: SegmentStore, name: string, timeoutMs: number): Promise<LiveFile | undefined> {
+function waitForFile(
+  store: SegmentStore,
+  kind: SegmentKind,
+  timeoutMs: number,
+): Promise<LiveFile | undefined> {
   return new Promise((resolve) => {
     const onStarted = (file: LiveFile): void => {
-      if (file.name !== name) return;
+      if (!sameSegment(file.kind, kind)) return;
       done(file);
     };
     const timer = setTimeout(() => done(undefined), timeoutMs);

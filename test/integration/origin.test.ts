@@ -57,8 +57,12 @@ describe('origin: in-memory live delivery of the packager output', () => {
     const presentation: OriginPresentation = Object.assign(new EventEmitter(), {
       render: (view: { timingUrl: string }) =>
         store.manifest && `${store.manifest.raw.toString()}<!--${view.timingUrl}-->`,
-      source: (path: string) => (path === 's1' ? { store, ended: false } : undefined),
-      announcedAtMs: () => undefined,
+      resolve: (path: string, name: string) => {
+        const kind = store.classify(name);
+        return path === 's1' && kind
+          ? { store, kind, ended: false, announcedAtMs: undefined, decodeTimeOffsetTicks: 0 }
+          : undefined;
+      },
     });
     app = Fastify({ forceCloseConnections: true });
     await app.register(originPlugin, {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { latencyProfiles } from '../../../src/config/config.ts';
 import { type PeriodSource, Presentation, type SegmentClock } from '../../../src/live/presentation.ts';
 import { SegmentStore } from '../../../src/live/segment-store.ts';
@@ -87,12 +87,13 @@ interface ParsedMpd {
   };
 }
 
-function setup(opts: { withAudio?: boolean } = {}) {
+function setup(opts: { withAudio?: boolean; republishGraceMs?: number } = {}) {
   let now = 1_000_000;
   const presentation = new Presentation('cam', {
     profile: latencyProfiles.low,
     reanchorDriftMs: 500,
     settleMs: 2000,
+    republishGraceMs: opts.republishGraceMs ?? 0,
     now: () => now,
   });
   const sources: { source: PeriodSource; clock: FakeClock; store: SegmentStore }[] = [];
@@ -125,6 +126,15 @@ function setup(opts: { withAudio?: boolean } = {}) {
     },
     now: () => now,
   };
+}
+
+/** The init segments a packager writes first (the same bytes for the same codecs and settings). */
+function writeInits(store: SegmentStore, variant = 'h264-720p') {
+  for (const rep of [0, 1]) {
+    const file = store.begin(`init-${rep}.m4s`);
+    file?.append(Buffer.from(`init ${rep} ${variant}`));
+    file?.finish();
+  }
 }
 
 /** Publishes ffmpeg's MPD and two measured segments per Representation: the first Period opens. */
@@ -205,7 +215,7 @@ describe('Presentation', () => {
     const ended = periodsOf(t.render())[0];
     // Segments 1–3 exist: the Period's media ends 3 s in.
     expect(ended?.duration).toBe('PT3S');
-    expect(t.presentation.source('aaaa1111')?.ended).toBe(true);
+    expect(t.presentation.resolve('aaaa1111', 'seg-0-00004.m4s')?.ended).toBe(true);
 
     t.advance(6000);
     const second = t.addSession('bbbb2222', 1_007_000);
@@ -218,6 +228,90 @@ describe('Presentation', () => {
     expect(p1).toMatchObject({ id: '1', start: 'PT7S' });
     expect(templateOf(p1)?.media).toBe('bbbb2222/seg-$RepresentationID$-$Number%05d$.m4s');
     expect(templateOf(p1)?.startNumber).toBe('1');
+  });
+
+  describe('a publisher that returns within republishGraceMs', () => {
+    /** A first session with segments 1–3 (media 0–3 s), ended; a second one whose media begins 6.5 s in. */
+    function republish(variant: string) {
+      const t = setup({ republishGraceMs: 15_000 });
+      const first = t.addSession('aaaa1111', 1_000_000);
+      writeInits(first.store);
+      startSession(first, 1_000_050);
+      for (const rep of [0, 1]) first.clock.arrive(first.store, rep, 3, 2, 1_002_050);
+      t.presentation.endSource(first.source);
+      const awaited = t.render();
+      t.advance(6000);
+      const second = t.addSession('bbbb2222', 1_006_500);
+      second.store.publishManifest({
+        raw: Buffer.from(ffmpegMpd),
+        adaptationSets: parseFfmpegManifest(ffmpegMpd),
+      });
+      writeInits(second.store, variant);
+      for (const rep of [0, 1]) second.clock.arrive(second.store, rep, 1, 0, 1_006_550);
+      return { t, first, second, awaited };
+    }
+
+    it('keeps the ended Period open (no @duration) and holds requests past its media meanwhile', () => {
+      const { awaited } = republish('h264-720p');
+      expect(periodsOf(awaited)).toHaveLength(1);
+      expect(periodsOf(awaited)[0]?.duration).toBeUndefined();
+    });
+
+    it('continues the same Period with the same init segments: numbers and tfdt go on from its slot', () => {
+      const { t, second } = republish('h264-720p');
+      const periods = periodsOf(t.render());
+      expect(periods).toHaveLength(1);
+      expect(periods[0]?.duration).toBeUndefined();
+      expect(templateOf(periods[0])?.media).toBe('aaaa1111/seg-$RepresentationID$-$Number%05d$.m4s');
+      // Its media began 6.5 s into the Period: its first segment is the 7 s slot, number 8 (rounded up,
+      // so it is never announced before it exists); its tfdt moves by those 7 s in each timescale.
+      const video = t.presentation.resolve('aaaa1111', 'seg-0-00008.m4s');
+      expect(video).toMatchObject({ kind: { number: 1 }, ended: false, decodeTimeOffsetTicks: 7 * 15360 });
+      expect(video?.store).toBe(second.store);
+      expect(video?.announcedAtMs).toBe(1_007_000);
+      const audio = t.presentation.resolve('aaaa1111', 'seg-1-00008.m4s');
+      expect(audio).toMatchObject({ kind: { number: 1 }, decodeTimeOffsetTicks: 7 * 48000 });
+      // The slots between the two sessions will never exist: 404 at once, not held.
+      expect(t.presentation.resolve('aaaa1111', 'seg-0-00005.m4s')).toMatchObject({
+        kind: { number: 5 },
+        ended: true,
+      });
+      // Init segments and the first session's media still come from the first session.
+      expect(t.presentation.resolve('aaaa1111', 'init-0.m4s')?.store).not.toBe(second.store);
+      expect(t.presentation.resolve('aaaa1111', 'seg-0-00003.m4s')?.kind).toMatchObject({ number: 3 });
+      // The continuing session's arrivals are checked against the Period's numbers: on time, no re-anchor.
+      for (let n = 2; n <= 6; n++) {
+        for (const rep of [0, 1])
+          second.clock.arrive(second.store, rep, n, n - 1, 1_006_550 + 1000 * (n - 1));
+      }
+      expect(periodsOf(t.render())).toHaveLength(1);
+    });
+
+    it('ends the Period with its media and opens a new one when the init segments differ', () => {
+      const { t, second } = republish('h264-1080p');
+      second.clock.durations.set(0, 1.0);
+      second.clock.durations.set(1, 1.003);
+      for (const rep of [0, 1]) second.clock.arrive(second.store, rep, 2, rep === 0 ? 1 : 1.003, 1_007_550);
+      const [p0, p1] = periodsOf(t.render());
+      expect(p0?.duration).toBe('PT3S');
+      expect(templateOf(p1)?.media).toBe('bbbb2222/seg-$RepresentationID$-$Number%05d$.m4s');
+    });
+
+    it('gives the Period its @duration once the grace passed without a publisher', () => {
+      vi.useFakeTimers();
+      try {
+        const t = setup({ republishGraceMs: 15_000 });
+        const first = t.addSession('aaaa1111', 1_000_000);
+        startSession(first, 1_000_050);
+        t.presentation.endSource(first.source);
+        expect(periodsOf(t.render())[0]?.duration).toBeUndefined();
+        vi.advanceTimersByTime(15_000);
+        expect(periodsOf(t.render())[0]?.duration).toBe('PT2S');
+        expect(t.presentation.resolve('aaaa1111', 'seg-0-00003.m4s')?.ended).toBe(true);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
   });
 
   it('never starts a republished Period before the previous one ended', () => {
@@ -241,8 +335,8 @@ describe('Presentation', () => {
     expect(periodsOf(t.render())).toHaveLength(2);
     t.advance(16_000); // now 16 s after AST: the window (10 s) starts after the second Period's start
     expect(periodsOf(t.render()).map((p) => p.id)).toEqual(['1']);
-    expect(t.presentation.source('aaaa1111')).toBeUndefined();
-    expect(t.presentation.source('bbbb2222')).toBeDefined();
+    expect(t.presentation.resolve('aaaa1111', 'seg-0-00001.m4s')).toBeUndefined();
+    expect(t.presentation.resolve('bbbb2222', 'seg-0-00001.m4s')).toBeDefined();
   });
 
   it('re-anchors with a new Period when three segments in a row arrive later than announced', () => {

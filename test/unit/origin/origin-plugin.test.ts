@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ManifestView, SegmentKind } from '../../../src/contracts/segments.ts';
 import type { LiveFile } from '../../../src/live/live-file.ts';
+import type { ResolvedSegment } from '../../../src/live/presentation.ts';
 import { SegmentStore } from '../../../src/live/segment-store.ts';
 import { createDeliveryCounters, type DeliveryCounters } from '../../../src/origin/deliver-file.ts';
 import {
@@ -63,11 +64,11 @@ class FakePresentation extends EventEmitter<{ period: [] }> implements OriginPre
     this.views.push(view);
     return `${this.mpd}|timing=${view.timingUrl}`;
   }
-  source(path: string) {
-    return path === 's1' ? { store: this.store, ended: this.ended } : undefined;
-  }
-  announcedAtMs(path: string, segment: SegmentKind): number | undefined {
-    return path === 's1' ? this.announced?.(segment) : undefined;
+  resolve(path: string, name: string): ResolvedSegment | undefined {
+    const kind = this.store.classify(name);
+    if (path !== 's1' || !kind) return undefined;
+    const announcedAtMs = this.announced?.(kind);
+    return { store: this.store, kind, ended: this.ended, announcedAtMs, decodeTimeOffsetTicks: 0 };
   }
 }
 
