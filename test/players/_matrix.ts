@@ -275,12 +275,13 @@ export async function runScenarioRetryingAlone(
   o: Omit<ScenarioOptions, 'players'>,
   players: readonly PlayerDef[],
   grouping: Grouping,
+  passed: (r: PlayerResult) => boolean = (r) => r.played,
 ): Promise<PlayerResult[]> {
   const results = await runScenarioGrouped(o, players, grouping);
   const out: PlayerResult[] = [];
   for (const r of results) {
     const def = players.find((p) => p.name === r.player);
-    if (r.played || r.startError !== undefined || !def) {
+    if (passed(r) || r.startError !== undefined || !def) {
       out.push(r);
       continue;
     }
