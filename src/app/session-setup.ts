@@ -149,8 +149,13 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
     const onReanchor = (r: Reanchor) => {
       if (r.path !== source.path) return;
       slog.info(
-        { period: r.periodId, segment: r.segmentNumber, latenessMs: r.latenessMs },
-        'segments arrive later than the MPD announced (a publisher slower than real time): new Period',
+        {
+          period: r.periodId,
+          segment: r.segmentNumber,
+          latenessMs: r.latenessMs,
+          shiftedSegments: r.shiftedSegments,
+        },
+        'segments arrive later than the MPD announced (a publisher slower than real time): the next ones move later',
       );
     };
     const onContinued = (c: Continued) => {

@@ -231,7 +231,7 @@ export const ConfigSchema = Type.Object(
           maximum: 60_000,
           default: 500,
           description:
-            'when three segments in a row arrive this much later than the MPD announces them, and not less late each time (a publisher slower than real time), a new Period re-anchors the timeline, ms',
+            'when three segments in a row arrive this much later than the MPD announces them, and not less late each time (a publisher slower than real time), the next ones move whole segment slots later in the same Period, ms',
         }),
         segmentsInMemory: Type.Integer({
           minimum: 2,

@@ -78,14 +78,22 @@ interface PeriodState {
   endMs?: number;
 }
 
-/** How a session that continues an earlier session's Period maps onto that Period's timeline. */
-interface Continuation {
-  /** The session whose path (and segment numbering) the continued Period uses. */
-  readonly owner: SourceState;
+/**
+ * A run of one session's media segments in a Period's numbering: the Period's number = the session's
+ * own + offset, served with tfdt + shift. The session that owns a Period's path lists its runs in
+ * order; the slots between one run's end and the next one's start hold no segment (a publisher's
+ * pause, or a shift that makes a late publisher's segments available when announced).
+ */
+interface SegmentRun {
+  readonly state: SourceState;
   /** Per Representation: own segment number + offset = the Period's number. */
   readonly numberOffsets: ReadonlyMap<number, number>;
   /** Per Representation: added to each served segment's tfdt, ticks. */
   readonly decodeTimeOffsets: ReadonlyMap<number, number>;
+  /** Per Representation: the first Period number of the run. */
+  readonly from: ReadonlyMap<number, number>;
+  /** Per Representation: the first Period number after it, once the next run began. */
+  until?: ReadonlyMap<number, number>;
 }
 
 interface SourceState {
@@ -98,10 +106,10 @@ interface SourceState {
   ended: boolean;
   /** Ended, and its last Period open for a returning publisher (republishGraceMs). */
   awaitingRepublish: boolean;
-  /** Set when this session continues another's Period. */
-  continuation?: Continuation;
-  /** Sessions that continued a Period served under this session's path, oldest first. */
-  readonly continuedBy: SourceState[];
+  /** The run this session's segments go into now. */
+  run?: SegmentRun;
+  /** The runs of the Periods served under this session's path, oldest first. */
+  readonly runs: SegmentRun[];
   readonly onSegment: (arrival: SegmentArrival) => void;
 }
 
@@ -118,23 +126,26 @@ export interface ResolvedSegment {
   readonly decodeTimeOffsetTicks: number;
 }
 
-/** A Period opened because a session's segments kept arriving later than the MPD announced them. */
+/** A session's next segments moved later in their Period because they kept arriving late. */
 export interface Reanchor {
   /** PeriodSource.path of the session. */
   readonly path: string;
   readonly periodId: string;
-  /** First segment number of the primary Representation in the new Period. */
+  /** The Period's number its next segment is served as (primary Representation). */
   readonly segmentNumber: number;
-  /** How much later than announced its segments arrived (median of the recent ones), ms. */
+  /** How much later than announced its segments arrived (the most of the recent ones), ms. */
   readonly latenessMs: number;
+  /** By how many segment slots they moved. */
+  readonly shiftedSegments: number;
 }
 
 /**
  * A stream's live presentation, across its publishing sessions: one MPD whose availabilityStartTime
  * and Period@ids never change between updates (ISO/IEC 23009-1 §5.4.1). Each session adds a Period
- * (its segments under their own path, so no URL is ever reused), and so does a re-anchor when the
- * segments stop arriving when the timeline says they are available (DASH-IF IOP: a segment must be
- * available from its announced time), e.g. a publisher slower than real time.
+ * (its segments under their own path, so no URL is ever reused), unless it returns with the same
+ * media within republishGraceMs and continues the Period before. Segments that stop arriving when
+ * the timeline says they are available (DASH-IF IOP: a segment must be available from its announced
+ * time), e.g. from a publisher slower than real time, move whole slots later in the same Period.
  *
  * Emits `period` when a Period is added (a held manifest request can be answered).
  */
@@ -222,25 +233,22 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     const owner = this.sources.get(path);
     const kind = owner?.source.store.classify(name);
     if (!owner || !kind) return undefined;
-    let from = owner;
-    let offset = 0;
-    if (kind.kind === 'media') {
-      for (const c of owner.continuedBy) {
-        const o = c.continuation?.numberOffsets.get(kind.representation);
-        if (o !== undefined && kind.number > o) {
-          from = c;
-          offset = o;
-        }
-      }
+    if (kind.kind === 'init') {
+      const ended = owner.ended && !owner.awaitingRepublish;
+      return { store: owner.source.store, kind, ended, announcedAtMs: undefined, decodeTimeOffsetTicks: 0 };
     }
-    const own: SegmentKind = kind.kind === 'media' ? { ...kind, number: kind.number - offset } : kind;
+    const id = kind.representation;
+    let run: SegmentRun | undefined;
+    for (const r of owner.runs) if ((r.from.get(id) ?? Number.POSITIVE_INFINITY) <= kind.number) run = r;
+    // A slot between two runs holds nothing, now or later.
+    if (run?.until && kind.number >= (run.until.get(id) ?? Number.POSITIVE_INFINITY)) return undefined;
+    const from = run?.state ?? owner;
     return {
       store: from.source.store,
-      kind: own,
+      kind: { ...kind, number: kind.number - (run?.numberOffsets.get(id) ?? 0) },
       ended: from.ended && !from.awaitingRepublish,
       announcedAtMs: this.announcedAtMs(path, kind),
-      decodeTimeOffsetTicks:
-        from === owner ? 0 : (from.continuation?.decodeTimeOffsets.get(kind.representation) ?? 0),
+      decodeTimeOffsetTicks: run?.decodeTimeOffsets.get(id) ?? 0,
     };
   }
 
@@ -346,7 +354,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       reanchorPending: false,
       ended: false,
       awaitingRepublish: false,
-      continuedBy: [],
+      runs: [],
       onSegment: (arrival) => this.onSegment(state, arrival),
     };
     const previous = this.periods.at(-1);
@@ -369,17 +377,16 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     const previousEnd = previous ? (previous.endMs ?? this.mediaEndMs(previous, this.tailOf(previous))) : 0;
     const startMs = Math.max(Math.round(mediaStart) - this.astMs, previousEnd);
     this.openPeriod(state, startMs, 0, (id) => ({ number: 1, mediaTimeS: 0, id }));
+    const zero = new Map(representationsOfSets(state.adaptationSets).map((r) => [r.id, 0]));
+    const first = new Map([...zero.keys()].map((id) => [id, 1]));
+    state.run = { state, numberOffsets: zero, decodeTimeOffsets: zero, from: first };
+    state.runs.push(state.run);
     source.timing.on('segment', state.onSegment);
   }
 
   /** The session that feeds a Period's newest segments: the last that continued it, else its own. */
   private tailOf(period: PeriodState): SourceState {
-    const owner = period.source;
-    for (let i = owner.continuedBy.length - 1; i >= 0; i--) {
-      const c = owner.continuedBy[i];
-      if (c?.current === period) return c;
-    }
-    return owner;
+    return period.source.runs.at(-1)?.state ?? period.source;
   }
 
   /**
@@ -393,7 +400,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     awaited: SourceState,
     next: SourceState,
     settled: boolean,
-  ): Continuation | 'wait' | undefined {
+  ): SegmentRun | 'wait' | undefined {
     const ast = this.astMs;
     const mediaStart = next.source.mediaStartMs();
     const ids = representationsOfSets(next.adaptationSets).map((r) => r.id);
@@ -412,7 +419,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     const seconds = (id: number) => rep(id).durationTicks / rep(id).timescale;
     const newestOf = (id: number) => {
       const n = awaited.source.store.newestSegmentNumber(id) ?? 0;
-      return n + (awaited.continuation?.numberOffsets.get(id) ?? 0);
+      return n + (awaited.run?.numberOffsets.get(id) ?? 0);
     };
     // The primary Representation sets the shift; every other one gets the same, in its own ticks.
     const primary = period.source.primary;
@@ -424,32 +431,47 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     const shiftS = p.ptoTicks / p.timescale + slot * seconds(primary) - first(primary);
     const numberOffsets = new Map<number, number>();
     const decodeTimeOffsets = new Map<number, number>();
+    const from = new Map<number, number>();
     for (const id of ids) {
       const r = rep(id);
       const index = Math.round((first(id) + shiftS - r.ptoTicks / r.timescale) / seconds(id));
       const number = Math.max(r.startNumber + index, newestOf(id) + 1);
       numberOffsets.set(id, number - 1);
       decodeTimeOffsets.set(id, Math.round(shiftS * r.timescale));
+      from.set(id, number);
     }
-    return { owner: period.source, numberOffsets, decodeTimeOffsets };
+    return { state: next, numberOffsets, decodeTimeOffsets, from };
   }
 
-  private continuePeriod(period: PeriodState, state: SourceState, continuation: Continuation): void {
+  private continuePeriod(period: PeriodState, state: SourceState, run: SegmentRun): void {
     this.cancelPending();
     const awaited = this.tailOf(period);
     awaited.awaitingRepublish = false;
     clearTimeout(this.graceTimer);
-    state.continuation = continuation;
+    this.endRun(awaited);
+    state.run = run;
     state.current = period;
-    continuation.owner.continuedBy.push(state);
+    period.source.runs.push(run);
     this.sources.set(state.source.path, state);
     state.source.timing.on('segment', state.onSegment);
     this.emit('continued', {
       path: state.source.path,
-      ownerPath: continuation.owner.source.path,
+      ownerPath: period.source.source.path,
       periodId: period.id,
-      segmentNumber: (continuation.numberOffsets.get(state.primary) ?? 0) + 1,
+      segmentNumber: run.from.get(state.primary) ?? 1,
     });
+  }
+
+  /** The run `state` feeds ends before `ownNext` (own numbers; default: after its newest segments). */
+  private endRun(state: SourceState, ownNext?: ReadonlyMap<number, number>): void {
+    const run = state.run;
+    if (!run) return;
+    const until = new Map<number, number>();
+    for (const [id, offset] of run.numberOffsets) {
+      const next = ownNext?.get(id) ?? (state.source.store.newestSegmentNumber(id) ?? 0) + 1;
+      until.set(id, next + offset);
+    }
+    run.until = until;
   }
 
   private openPeriod(
@@ -457,7 +479,6 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     startMs: number,
     mediaTimeS: number,
     startOf: (rep: number) => { number: number; mediaTimeS: number; id: number },
-    previousEndMs?: number,
   ): void {
     const { source } = state;
     const measured = source.timing.templateDurationsSec();
@@ -473,8 +494,6 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
         bandwidthBps: Math.max(r.declaredBps, source.timing.measuredBandwidthBps(r.id) ?? 0),
       });
     }
-    const previous = state.current;
-    if (previous) previous.endMs = previousEndMs;
     const period: PeriodState = { id: String(this.nextPeriodId++), source: state, startMs, mediaTimeS, reps };
     state.current = period;
     state.lateness.clear();
@@ -489,12 +508,10 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
    */
   private onSegment(state: SourceState, arrival: SegmentArrival): void {
     const period = state.current;
+    const run = state.run;
     const rep = period?.reps.get(arrival.representation);
-    // A continued Period numbers this session's segments after the ones before it.
-    const offset =
-      period?.source === state ? 0 : (state.continuation?.numberOffsets.get(arrival.representation) ?? 0);
-    const number = arrival.number + offset;
-    if (!period || !rep || this.astMs === undefined || number < rep.startNumber) return;
+    const number = arrival.number + (run?.numberOffsets.get(arrival.representation) ?? 0);
+    if (!period || !run || !rep || this.astMs === undefined || number < rep.startNumber) return;
     const announced = this.astMs + period.startMs + this.segmentOffsetMs(rep, number);
     const samples = state.lateness.get(arrival.representation) ?? [];
     samples.push(arrival.arrivalMs - announced);
@@ -502,9 +519,8 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     state.lateness.set(arrival.representation, samples);
     const drift = this.options.reanchorDriftMs;
     // Only lateness that persists re-anchors. A publisher catching up after a hiccup (each segment
-    // less late than the one before) is covered by holding requests, and would be early against a
-    // new anchor; early segments are served at once (moving the timeline back would need Periods
-    // that overlap, which DASH forbids).
+    // less late than the one before) is covered by holding requests, and would be early after a
+    // shift; early segments are served at once (the timeline cannot move back without overlaps).
     const first = samples[0] ?? 0;
     const newest = samples.at(-1) ?? 0;
     const recovering = newest < first - recoveryToleranceMs;
@@ -512,47 +528,51 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       state.reanchorPending = true;
     }
     if (!state.reanchorPending || arrival.representation !== state.primary) return;
-    // The new Period starts at this segment, announced when it arrives (the median of the recent
-    // lateness: one jittery segment moves it little, a steady drift is followed).
-    const recent = [...(state.lateness.get(state.primary) ?? [0])].sort((a, b) => a - b);
-    const best = recent[Math.floor(recent.length / 2)] ?? 0;
-    // The Period it replaces ends where this segment started on the old timeline, so no media is
-    // listed twice; the players jump the gap (the lateness) between the two.
-    const previousEndMs = Math.round(announced - this.astMs);
-    const startMs = Math.max(Math.round(announced - this.astMs + best), previousEndMs);
-    const mediaTimeS = arrival.decodeTime / arrival.timescale;
-    this.openPeriod(
-      state,
-      startMs,
-      mediaTimeS,
-      (id) => ({
-        id,
-        mediaTimeS,
-        number: id === state.primary ? arrival.number : this.segmentAt(state, id, mediaTimeS),
-      }),
-      previousEndMs,
-    );
-    const periodId = state.current?.id ?? '';
-    this.emit('reanchor', {
-      path: state.source.path,
-      periodId,
-      segmentNumber: arrival.number,
-      latenessMs: Math.round(best),
-    });
+    // The newest lateness is the largest while a publisher drifts; all three were over the threshold.
+    const lateMs = Math.max(...(state.lateness.get(state.primary) ?? [0]));
+    this.shiftRun(state, period, arrival.number, lateMs);
   }
 
-  /** The segment of a Representation that holds media time `mediaTimeS`, from its newest known one. */
-  private segmentAt(state: SourceState, representation: number, mediaTimeS: number): number {
-    const rep = state.current?.reps.get(representation);
-    const timing = state.source.timing;
-    const newest = state.source.store.newestSegmentNumber(representation);
-    if (!rep || newest === undefined) return 1;
-    const seconds = rep.durationTicks / rep.timescale;
-    for (let n = newest; n > newest - 8 && n >= 1; n--) {
-      const t = timing.decodeTime(representation, n);
-      if (t !== undefined) return Math.max(1, n + Math.round((mediaTimeS - t / rep.timescale) / seconds));
+  /**
+   * From the segment after `number` (own numbering, primary Representation) on, the session's segments
+   * go whole slots later in the same Period, enough to be there when announced. One Period, so
+   * players that follow one Period only play on; the slots skipped hold nothing (404), and players
+   * jump that gap in the media timeline. Each Representation moves by the same media time.
+   */
+  private shiftRun(state: SourceState, period: PeriodState, number: number, lateMs: number): void {
+    const run = state.run;
+    const primary = period.reps.get(state.primary);
+    if (!run || !primary) return;
+    const seconds = (r: RepresentationTimeline) => r.durationTicks / r.timescale;
+    const slots = Math.max(1, Math.ceil(lateMs / 1000 / seconds(primary) - 1e-6));
+    const shiftS = slots * seconds(primary);
+    const ownNext = new Map<number, number>();
+    const numberOffsets = new Map<number, number>();
+    const decodeTimeOffsets = new Map<number, number>();
+    const from = new Map<number, number>();
+    for (const [id, r] of period.reps) {
+      // The next segment not yet begun: the primary's is the one after this; the others' after their newest.
+      const next = id === state.primary ? number + 1 : (state.source.store.newestSegmentNumber(id) ?? 0) + 1;
+      const moved = id === state.primary ? slots : Math.round(shiftS / seconds(r));
+      const offset = (run.numberOffsets.get(id) ?? 0) + moved;
+      ownNext.set(id, next);
+      numberOffsets.set(id, offset);
+      decodeTimeOffsets.set(id, (run.decodeTimeOffsets.get(id) ?? 0) + Math.round(shiftS * r.timescale));
+      from.set(id, next + offset);
     }
-    return newest;
+    this.endRun(state, ownNext);
+    const shifted: SegmentRun = { state, numberOffsets, decodeTimeOffsets, from };
+    period.source.runs.push(shifted);
+    state.run = shifted;
+    state.lateness.clear();
+    state.reanchorPending = false;
+    this.emit('reanchor', {
+      path: state.source.path,
+      periodId: period.id,
+      segmentNumber: from.get(state.primary) ?? 0,
+      latenessMs: Math.round(lateMs),
+      shiftedSegments: slots,
+    });
   }
 
   /** ms from the Period start to where segment `number` starts, per the Period's template. */
@@ -565,8 +585,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     const rep = period.reps.get(period.source.primary);
     const newest = state.source.store.newestSegmentNumber(period.source.primary);
     if (!rep || newest === undefined) return period.startMs;
-    const offset =
-      period.source === state ? 0 : (state.continuation?.numberOffsets.get(period.source.primary) ?? 0);
+    const offset = state.run?.numberOffsets.get(period.source.primary) ?? 0;
     return Math.round(period.startMs + this.segmentOffsetMs(rep, newest + offset + 1));
   }
 

@@ -2,7 +2,12 @@ import { EventEmitter } from 'node:events';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it, vi } from 'vitest';
 import { latencyProfiles } from '../../../src/config/config.ts';
-import { type PeriodSource, Presentation, type SegmentClock } from '../../../src/live/presentation.ts';
+import {
+  type PeriodSource,
+  Presentation,
+  type Reanchor,
+  type SegmentClock,
+} from '../../../src/live/presentation.ts';
 import { SegmentStore } from '../../../src/live/segment-store.ts';
 import type { SegmentArrival } from '../../../src/live/segment-timing.ts';
 import { ffmpegDashNaming } from '../../../src/packager/ffmpeg/file-names.ts';
@@ -272,10 +277,7 @@ describe('Presentation', () => {
       const audio = t.presentation.resolve('aaaa1111', 'seg-1-00008.m4s');
       expect(audio).toMatchObject({ kind: { number: 1 }, decodeTimeOffsetTicks: 7 * 48000 });
       // The slots between the two sessions will never exist: 404 at once, not held.
-      expect(t.presentation.resolve('aaaa1111', 'seg-0-00005.m4s')).toMatchObject({
-        kind: { number: 5 },
-        ended: true,
-      });
+      expect(t.presentation.resolve('aaaa1111', 'seg-0-00005.m4s')).toBeUndefined();
       // Init segments and the first session's media still come from the first session.
       expect(t.presentation.resolve('aaaa1111', 'init-0.m4s')?.store).not.toBe(second.store);
       expect(t.presentation.resolve('aaaa1111', 'seg-0-00003.m4s')?.kind).toMatchObject({ number: 3 });
@@ -339,40 +341,44 @@ describe('Presentation', () => {
     expect(t.presentation.resolve('bbbb2222', 'seg-0-00001.m4s')).toBeDefined();
   });
 
-  it('re-anchors with a new Period when three segments in a row arrive later than announced', () => {
+  it('moves the next segments whole slots later in the same Period when three in a row arrive late', () => {
     const t = setup();
     const s = t.addSession('aaaa1111', 1_000_000);
     startSession(s, 1_000_050);
-    // A publisher at 0.8× real time: segment n (media n−1 s) arrives at 1.25 × (n−1) s.
-    for (let n = 3; n <= 7; n++) {
+    const reanchors: Reanchor[] = [];
+    t.presentation.on('reanchor', (r) => reanchors.push(r));
+    // A publisher at 0.8× real time: segment n (media n−1 s) arrives at 1.25 × (n−1) s: 750, 1000 and
+    // 1250 ms late for n = 4, 5, 6.
+    for (let n = 3; n <= 6; n++) {
       for (const rep of [1, 0]) s.clock.arrive(s.store, rep, n, n - 1, 1_000_000 + 1250 * (n - 1));
     }
+    // One Period still (players that follow one Period only play on), its template unchanged.
     const periods = periodsOf(t.render());
-    expect(periods.length).toBeGreaterThanOrEqual(2);
-    const last = periods.at(-1);
-    const n = Number(templateOf(last)?.startNumber);
-    // The new Period starts at that segment's media time, announced no later than it arrived.
-    expect(Number(templateOf(last)?.presentationTimeOffset)).toBe((n - 1) * 15360);
-    const startMs = Number(/PT([\d.]+)S/.exec(last?.start ?? '')?.[1]) * 1000;
-    expect(startMs).toBeLessThanOrEqual(1250 * (n - 1));
-    expect(startMs).toBeGreaterThan(1000 * (n - 1) + 500);
-    // The audio template starts at the same media time.
-    expect(Number(templateOf(last, 1)?.presentationTimeOffset)).toBe((n - 1) * 48000);
-    // What the origin holds requests against follows the new Period.
-    expect(t.presentation.announcedAtMs('aaaa1111', { kind: 'media', representation: 0, number: n })).toBe(
-      1_000_000 + startMs,
-    );
-    // Period ids are new, the earlier Periods are unchanged.
-    expect(periods[0]).toMatchObject({ id: '0', start: 'PT0S' });
-    expect(new Set(periods.map((p) => p.id)).size).toBe(periods.length);
-    // The replaced Period ends where segment n began on its timeline: no media is listed twice, and the
-    // gap up to the new Period is the lateness.
-    const before = periods.at(-2);
-    const seconds = (iso: string | undefined) => Number(/PT([\d.]+)S/.exec(iso ?? '')?.[1]);
-    // Segments last 1 s: segment n starts n − startNumber seconds into that Period.
-    const offsetS = n - Number(templateOf(before)?.startNumber);
-    expect(seconds(before?.duration)).toBeCloseTo(offsetS, 3);
-    expect(seconds(before?.start) + seconds(before?.duration)).toBeLessThan(startMs / 1000);
+    expect(periods).toHaveLength(1);
+    expect(templateOf(periods[0])?.startNumber).toBe('1');
+    // From segment 7 on, two slots later (1.25 s late rounds up to two 1 s slots), tfdt moved 2 s.
+    expect(reanchors).toEqual([
+      { path: 'aaaa1111', periodId: '0', segmentNumber: 9, latenessMs: 1250, shiftedSegments: 2 },
+    ]);
+    expect(t.presentation.resolve('aaaa1111', 'seg-0-00009.m4s')).toMatchObject({
+      kind: { number: 7 },
+      decodeTimeOffsetTicks: 2 * 15360,
+      announcedAtMs: 1_008_000,
+    });
+    expect(t.presentation.resolve('aaaa1111', 'seg-1-00009.m4s')).toMatchObject({
+      kind: { number: 7 },
+      decodeTimeOffsetTicks: 2 * 48000,
+    });
+    // The two slots skipped hold nothing: 404 at once, not held.
+    expect(t.presentation.resolve('aaaa1111', 'seg-0-00007.m4s')).toBeUndefined();
+    expect(t.presentation.resolve('aaaa1111', 'seg-0-00008.m4s')).toBeUndefined();
+    expect(t.presentation.resolve('aaaa1111', 'seg-0-00006.m4s')).toMatchObject({
+      kind: { number: 6 },
+      decodeTimeOffsetTicks: 0,
+    });
+    // Segment 7 arrives at 7.5 s, announced (as 9) at 8 s: on time, so no further shift.
+    for (const rep of [1, 0]) s.clock.arrive(s.store, rep, 7, 6, 1_007_500);
+    expect(reanchors).toHaveLength(1);
   });
 
   it('does not re-anchor while a late publisher catches up (each segment less late than the last)', () => {
@@ -395,11 +401,10 @@ describe('Presentation', () => {
     for (let n = 3; n <= 7; n++) {
       for (const rep of [0, 1]) s.clock.arrive(s.store, rep, n, n - 1, 1_000_000 + 1000 * (n - 1) + 1200);
     }
-    const periods = periodsOf(t.render());
-    expect(periods).toHaveLength(2);
-    // Announced when its first segment arrived: 1.2 s after the old timeline had it.
-    const n = Number(templateOf(periods[1])?.startNumber);
-    expect(periods[1]?.start).toBe(`PT${n - 1 + 1.2}S`);
+    expect(periodsOf(t.render())).toHaveLength(1);
+    // Segments 3–5 were 1.2 s late: from 6 on, two slots later.
+    expect(t.presentation.resolve('aaaa1111', 'seg-0-00008.m4s')).toMatchObject({ kind: { number: 6 } });
+    expect(t.presentation.resolve('aaaa1111', 'seg-0-00006.m4s')).toBeUndefined();
   });
 
   it('does not re-anchor for segments that arrive early (a publisher catching up)', () => {
