@@ -1,120 +1,152 @@
-/**
- * Shifts the timestamps of a live CMAF media segment (ISO/IEC 23000-19) while it streams, so that a
- * returning publisher's segments can be served as the continuation of an earlier session's timeline.
- * Boxes ahead of media data (`styp`, `moof`, `prft`, `emsg`…) are held until complete, patched and
- * forwarded; `mdat` payload bytes go out the moment they come, so a chunk is not delayed.
- */
-
-/** What to add, per segment (one Representation = one track). */
+/** How much to shift a segment's timeline by. */
 export interface RetimeOffsets {
-  /** Added to every `tfdt` baseMediaDecodeTime (ISO/IEC 14496-12 §8.8.12), ticks of the track's timescale. */
+  /** Added to every tfdt baseMediaDecodeTime, ticks of the track's timescale (may be negative, but the result must stay >= 0). */
   readonly decodeTimeTicks: number;
-  /** Added to every `mfhd` sequence_number (§8.8.5); default 0. */
+  /** Added to every mfhd sequence_number (default 0). */
   readonly sequenceNumbers?: number;
 }
 
-const headerBytes = 8;
-
-/** A streaming rewrite of one media segment: `push` what arrives, forward what it returns. */
+/**
+ * Shifts the timestamps of one live CMAF media segment (ISO/IEC 23000-19: `styp`, then CMAF chunks of
+ * `moof` + `mdat`) while it streams through, so that a republished session continues an earlier
+ * session's timeline. In every `moof`, each `traf`'s `tfdt` baseMediaDecodeTime (ISO/IEC 14496-12
+ * §8.8.12; 64-bit in version 1, 32-bit in version 0) gets {@link RetimeOffsets.decodeTimeTicks} and
+ * the `mfhd` sequence_number (§8.8.5, 32-bit) gets {@link RetimeOffsets.sequenceNumbers}. The fields
+ * are patched in place: no box changes size, so the output has exactly the input's length.
+ *
+ * Only a `moof` is held back until complete, as it is the only box patched; every other top-level
+ * box (`styp`, `mdat`, `prft`, `emsg`, …) is forwarded as its bytes arrive, so an `mdat` payload
+ * reaches the viewer while the packager is still writing it. Returned buffers may share memory with
+ * the pushed pieces, which are never modified (a `moof` is patched in a copy).
+ *
+ * One instance per segment. push() returns the bytes ready to forward (possibly empty); end() returns
+ * what remains and throws if the segment ended mid-box. Both throw an Error on malformed box sizes, a
+ * negative result, or one that does not fit its field.
+ */
 export class CmafRetimer {
-  private pending: Buffer = Buffer.alloc(0);
-  /** Bytes of the current `mdat` (or a box to the end of the segment) still to pass through. */
-  private passThrough = 0;
-  private toEnd = false;
+  private readonly ticks: bigint;
+  private readonly sequenceNumbers: number;
+  /** Bytes held back: a top-level box header, or a whole `moof`. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  /** What `held` must reach: a header (8, or 16 with a largesize), the `moof`'s size, or Infinity for a `moof` that runs to the end. */
+  private need = 8;
+  private inMoof = false;
+  /** Bytes of the current box still to forward as they come; Infinity when it runs to the end of the segment. */
+  private passing = 0;
+  private passingType = '';
+  /** Bytes consumed so far, and where the current top-level box began: for error messages. */
+  private offset = 0;
+  private boxAt = 0;
+  private ended = false;
 
-  constructor(private readonly offsets: RetimeOffsets) {}
+  constructor(offsets: RetimeOffsets) {
+    const { decodeTimeTicks, sequenceNumbers = 0 } = offsets;
+    if (!Number.isSafeInteger(decodeTimeTicks) || !Number.isSafeInteger(sequenceNumbers)) {
+      throw new Error(`CMAF retime: offsets must be integers, got ${decodeTimeTicks} and ${sequenceNumbers}`);
+    }
+    this.ticks = BigInt(decodeTimeTicks);
+    this.sequenceNumbers = sequenceNumbers;
+  }
 
-  /** The bytes ready to forward after `piece` (possibly none). Throws on a malformed box. */
+  /** Takes the next piece of the segment; returns the bytes ready to forward, in order (possibly none). */
   push(piece: Buffer): Buffer[] {
+    if (this.ended) throw new Error('CMAF retime: push() after end()');
     const out: Buffer[] = [];
-    let data = piece;
-    while (data.length > 0) {
-      if (this.toEnd) {
-        out.push(data);
-        return out;
-      }
-      if (this.passThrough > 0) {
-        const n = Math.min(this.passThrough, data.length);
-        out.push(data.subarray(0, n));
-        this.passThrough -= n;
-        data = data.subarray(n);
+    let rest = piece;
+    for (;;) {
+      if (this.passing > 0) {
+        if (rest.length === 0) break;
+        const n = Math.min(this.passing, rest.length);
+        out.push(rest.subarray(0, n));
+        rest = rest.subarray(n);
+        this.passing -= n;
+        this.offset += n;
         continue;
       }
-      this.pending = this.pending.length > 0 ? Buffer.concat([this.pending, data]) : data;
-      data = Buffer.alloc(0);
-      for (;;) {
-        const box = readHeader(this.pending, 0);
-        if (!box) break;
-        if (box.type === 'mdat' || box.size === 0) {
-          // Media data is never held: its header goes now, its payload as it comes.
-          out.push(this.pending.subarray(0, box.headerSize));
-          const rest = this.pending.subarray(box.headerSize);
-          this.pending = Buffer.alloc(0);
-          if (box.size === 0) this.toEnd = true;
-          else this.passThrough = box.size - box.headerSize;
-          data = rest;
-          break;
-        }
-        if (this.pending.length < box.size) break;
-        const whole = Buffer.from(this.pending.subarray(0, box.size));
-        if (box.type === 'moof') this.patchMoof(whole, box.headerSize);
-        out.push(whole);
-        this.pending = this.pending.subarray(box.size);
+      if (this.heldBytes === 0) this.boxAt = this.offset;
+      const n = Math.min(this.need - this.heldBytes, rest.length);
+      if (n > 0) {
+        this.held.push(rest.subarray(0, n));
+        rest = rest.subarray(n);
+        this.heldBytes += n;
+        this.offset += n;
       }
+      if (this.heldBytes < this.need) break;
+      const head = Buffer.concat(this.held, this.heldBytes);
+      if (this.inMoof) {
+        out.push(this.patchMoof(head));
+        continue;
+      }
+      if (head.readUInt32BE(0) === 1 && head.length < 16) {
+        this.need = 16;
+        continue;
+      }
+      const box = readHeader(head, 0, this.boxAt);
+      if (box.type === 'moof') {
+        this.inMoof = true;
+        this.need = box.size ?? Number.POSITIVE_INFINITY;
+        this.held = [head];
+        continue;
+      }
+      out.push(head);
+      this.release();
+      this.passing = box.size === undefined ? Number.POSITIVE_INFINITY : box.size - box.headerBytes;
+      this.passingType = box.type;
     }
     return out;
   }
 
-  /** The rest, once the segment is complete. Throws if it ended inside a box. */
+  /** The segment is complete: returns what remains to forward; throws if it ended mid-box. */
   end(): Buffer[] {
-    if (this.passThrough > 0 || this.pending.length > 0) {
+    this.ended = true;
+    if (this.inMoof && this.need === Number.POSITIVE_INFINITY) {
+      return [this.patchMoof(Buffer.concat(this.held, this.heldBytes))];
+    }
+    const where = `segment ended at byte ${this.offset}`;
+    if (this.inMoof) {
+      throw new Error(`CMAF retime: ${where}, inside the moof at byte ${this.boxAt} of ${this.need} bytes`);
+    }
+    if (this.heldBytes > 0) {
+      throw new Error(`CMAF retime: ${where}, inside the box header at byte ${this.boxAt}`);
+    }
+    if (this.passing > 0 && this.passing !== Number.POSITIVE_INFINITY) {
       throw new Error(
-        `CMAF segment ended inside a box (${this.passThrough || this.pending.length} bytes short or left)`,
+        `CMAF retime: ${where}, ${this.passing} bytes before the end of the ${this.passingType}`,
       );
     }
     return [];
   }
 
-  private patchMoof(moof: Buffer, from: number): void {
-    for (const child of children(moof, from, moof.length)) {
-      if (child.type === 'mfhd') this.patchSequence(moof, child.at + child.headerSize);
-      if (child.type !== 'traf') continue;
-      for (const box of children(moof, child.at + child.headerSize, child.at + child.size)) {
-        if (box.type === 'tfdt')
-          this.patchDecodeTime(moof, box.at + box.headerSize, box.size - box.headerSize);
+  private release(): void {
+    this.held = [];
+    this.heldBytes = 0;
+    this.need = 8;
+    this.inMoof = false;
+  }
+
+  private patchMoof(moof: Buffer): Buffer {
+    const at = this.boxAt;
+    this.release();
+    for (const child of children(moof, readHeader(moof, 0, at).headerBytes, moof.length, at)) {
+      if (child.type === 'mfhd') {
+        patchField(moof, child, 4, BigInt(this.sequenceNumbers), 'sequence_number');
+      } else if (child.type === 'traf') {
+        for (const box of children(moof, child.payload, child.end, at)) {
+          if (box.type !== 'tfdt') continue;
+          const version = box.end - box.payload >= 4 ? moof[box.payload] : undefined;
+          if (version !== 0 && version !== 1) {
+            throw new Error(`CMAF retime: tfdt at byte ${box.at} has ${version ?? 'no'} version, not 0 or 1`);
+          }
+          patchField(moof, box, version === 1 ? 8 : 4, this.ticks, 'baseMediaDecodeTime');
+        }
       }
     }
-  }
-
-  private patchSequence(buf: Buffer, body: number): void {
-    const add = this.offsets.sequenceNumbers ?? 0;
-    if (add === 0) return;
-    // FullBox: version and flags, then the 32-bit sequence_number.
-    const value = buf.readUInt32BE(body + 4) + add;
-    if (value < 0 || value > 0xffffffff) throw new Error(`mfhd sequence_number ${value} out of range`);
-    buf.writeUInt32BE(value, body + 4);
-  }
-
-  private patchDecodeTime(buf: Buffer, body: number, bodySize: number): void {
-    const version = buf[body];
-    const add = BigInt(this.offsets.decodeTimeTicks);
-    if (version === 1 && bodySize >= 12) {
-      const value = buf.readBigUInt64BE(body + 4) + add;
-      if (value < 0n) throw new Error(`tfdt would become negative (${value})`);
-      buf.writeBigUInt64BE(value, body + 4);
-    } else if (version === 0 && bodySize >= 8) {
-      const value = BigInt(buf.readUInt32BE(body + 4)) + add;
-      if (value < 0n) throw new Error(`tfdt would become negative (${value})`);
-      // Growing the box to version 1 would move every offset after it (trun data_offset): refuse.
-      if (value > 0xffffffffn) throw new Error(`tfdt ${value} does not fit a version 0 box`);
-      buf.writeUInt32BE(Number(value), body + 4);
-    } else {
-      throw new Error(`tfdt version ${version} with ${bodySize} body bytes is not ISO/IEC 14496-12`);
-    }
+    return moof;
   }
 }
 
-/** Rewrites a complete media segment (same rules as CmafRetimer). */
+/** Rewrites a complete segment in one go, by the same rules as {@link CmafRetimer}. */
 export function retimeSegment(segment: Buffer, offsets: RetimeOffsets): Buffer {
   const retimer = new CmafRetimer(offsets);
   return Buffer.concat([...retimer.push(segment), ...retimer.end()]);
@@ -122,36 +154,75 @@ export function retimeSegment(segment: Buffer, offsets: RetimeOffsets): Buffer {
 
 interface BoxHeader {
   readonly type: string;
-  /** Whole box, bytes; 0 = to the end of the enclosing data (§4.2). */
-  readonly size: number;
-  readonly headerSize: number;
+  readonly headerBytes: number;
+  /** Undefined for size 0: the box runs to the end of its container (or of the segment). */
+  readonly size: number | undefined;
 }
 
-/** The header of the box at `at`, or `undefined` while its header is incomplete. Throws on a bad size. */
-function readHeader(buf: Buffer, at: number): BoxHeader | undefined {
-  if (buf.length - at < headerBytes) return undefined;
-  const size32 = buf.readUInt32BE(at);
-  const type = buf.toString('latin1', at + 4, at + 8);
-  if (size32 === 1) {
-    if (buf.length - at < 16) return undefined;
-    const size = Number(buf.readBigUInt64BE(at + 8));
-    if (size < 16) throw new Error(`box ${type} of ${size} bytes is smaller than its header`);
-    return { type, size, headerSize: 16 };
+/** ISO/IEC 14496-12 §4.2: 32-bit size, 4-character type, and a 64-bit largesize when size is 1. */
+function readHeader(buf: Buffer, start: number, at: number): BoxHeader {
+  const type = buf.toString('latin1', start + 4, start + 8);
+  const size32 = buf.readUInt32BE(start);
+  if (size32 === 0) return { type, headerBytes: 8, size: undefined };
+  const headerBytes = size32 === 1 ? 16 : 8;
+  const size = size32 === 1 ? buf.readBigUInt64BE(start + 8) : BigInt(size32);
+  if (size < headerBytes) {
+    throw new Error(
+      `CMAF retime: box '${type}' at byte ${at} has size ${size}, less than its ${headerBytes}-byte header`,
+    );
   }
-  if (size32 !== 0 && size32 < headerBytes) {
-    throw new Error(`box ${type} of ${size32} bytes is smaller than its header`);
+  if (size > Number.MAX_SAFE_INTEGER) {
+    throw new Error(`CMAF retime: box '${type}' at byte ${at} has size ${size}, too large to be real`);
   }
-  return { type, size: size32, headerSize: headerBytes };
+  return { type, headerBytes, size: Number(size) };
 }
 
-/** The boxes inside [from, to) of a complete buffer. */
-function* children(buf: Buffer, from: number, to: number): Generator<BoxHeader & { at: number }> {
-  for (let at = from; at < to; ) {
-    const box = readHeader(buf, at);
-    if (!box) throw new Error('truncated box inside moof');
-    const size = box.size === 0 ? to - at : box.size;
-    if (at + size > to) throw new Error(`box ${box.type} runs past its parent`);
-    yield { ...box, size, at };
-    at += size;
+interface ChildBox {
+  readonly type: string;
+  /** Where its payload begins and the box ends, in the buffer. */
+  readonly payload: number;
+  readonly end: number;
+  /** Where it began in the segment, for error messages. */
+  readonly at: number;
+}
+
+/** The boxes in `buf[from, to)`; `at` is where `buf` began in the segment. */
+function* children(buf: Buffer, from: number, to: number, at: number): Generator<ChildBox> {
+  for (let start = from; start < to; ) {
+    const left = to - start;
+    if (left < 8 || (left < 16 && buf.readUInt32BE(start) === 1)) {
+      throw new Error(`CMAF retime: box header at byte ${at + start} is cut off by the end of its container`);
+    }
+    const box = readHeader(buf, start, at + start);
+    const end = box.size === undefined ? to : start + box.size;
+    if (end > to) {
+      throw new Error(
+        `CMAF retime: box '${box.type}' at byte ${at + start} of size ${box.size} overruns its container by ${end - to} bytes`,
+      );
+    }
+    yield { type: box.type, payload: start + box.headerBytes, end, at: at + start };
+    start = end;
   }
+}
+
+/** Adds `delta` to the unsigned big-endian field of `bytes` bytes after a full box's version and flags. */
+function patchField(buf: Buffer, box: ChildBox, bytes: 4 | 8, delta: bigint, name: string): void {
+  const field = box.payload + 4;
+  const { type } = box;
+  if (box.end - field < bytes) {
+    throw new Error(`CMAF retime: ${type} at byte ${box.at} is too small for its ${bytes * 8}-bit ${name}`);
+  }
+  const old = bytes === 8 ? buf.readBigUInt64BE(field) : BigInt(buf.readUInt32BE(field));
+  const value = old + delta;
+  if (value < 0n) {
+    throw new Error(`CMAF retime: ${type} at byte ${box.at}: ${name} ${old} + ${delta} is negative`);
+  }
+  if (value >= 1n << BigInt(bytes * 8)) {
+    throw new Error(
+      `CMAF retime: ${type} at byte ${box.at}: ${name} ${old} + ${delta} = ${value} does not fit its ${bytes * 8} bits` +
+        (type === 'tfdt' && bytes === 4 ? ' (a version 0 tfdt)' : ''),
+    );
+  }
+  if (bytes === 8) buf.writeBigUInt64BE(value, field);
+  else buf.writeUInt32BE(Number(value), field);
 }
