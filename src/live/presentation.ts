@@ -94,6 +94,14 @@ interface SegmentRun {
   readonly from: ReadonlyMap<number, number>;
   /** Per Representation: the first Period number after it, once the next run began. */
   until?: ReadonlyMap<number, number>;
+  /**
+   * The slots between this run and the next repeat its last segment, each moved one slot on, instead
+   * of holding nothing: dash.js, Shaka and GStreamer retry a missing slot instead of skipping it, so a
+   * shift of a late publisher's segments would stall them. Not for a publisher's pause.
+   */
+  repeatLast?: boolean;
+  /** Segment duration per Representation, ticks (the Period's template). */
+  readonly durationTicks: ReadonlyMap<number, number>;
 }
 
 interface SourceState {
@@ -240,15 +248,23 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     const id = kind.representation;
     let run: SegmentRun | undefined;
     for (const r of owner.runs) if ((r.from.get(id) ?? Number.POSITIVE_INFINITY) <= kind.number) run = r;
-    // A slot between two runs holds nothing, now or later.
-    if (run?.until && kind.number >= (run.until.get(id) ?? Number.POSITIVE_INFINITY)) return undefined;
     const from = run?.state ?? owner;
+    const offset = run?.numberOffsets.get(id) ?? 0;
+    let own = kind.number - offset;
+    let shiftTicks = run?.decodeTimeOffsets.get(id) ?? 0;
+    const until = run?.until?.get(id);
+    if (run && until !== undefined && kind.number >= until) {
+      // A slot between two runs: nothing (a pause), or the run's last segment again, moved on.
+      if (!run.repeatLast) return undefined;
+      own = until - 1 - offset;
+      shiftTicks += (kind.number - (until - 1)) * (run.durationTicks.get(id) ?? 0);
+    }
     return {
       store: from.source.store,
-      kind: { ...kind, number: kind.number - (run?.numberOffsets.get(id) ?? 0) },
+      kind: { ...kind, number: own },
       ended: from.ended && !from.awaitingRepublish,
       announcedAtMs: this.announcedAtMs(path, kind),
-      decodeTimeOffsetTicks: run?.decodeTimeOffsets.get(id) ?? 0,
+      decodeTimeOffsetTicks: shiftTicks,
     };
   }
 
@@ -379,7 +395,13 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     this.openPeriod(state, startMs, 0, (id) => ({ number: 1, mediaTimeS: 0, id }));
     const zero = new Map(representationsOfSets(state.adaptationSets).map((r) => [r.id, 0]));
     const first = new Map([...zero.keys()].map((id) => [id, 1]));
-    state.run = { state, numberOffsets: zero, decodeTimeOffsets: zero, from: first };
+    state.run = {
+      state,
+      numberOffsets: zero,
+      decodeTimeOffsets: zero,
+      from: first,
+      durationTicks: ticksOf(state.current),
+    };
     state.runs.push(state.run);
     source.timing.on('segment', state.onSegment);
   }
@@ -440,7 +462,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       decodeTimeOffsets.set(id, Math.round(shiftS * r.timescale));
       from.set(id, number);
     }
-    return { state: next, numberOffsets, decodeTimeOffsets, from };
+    return { state: next, numberOffsets, decodeTimeOffsets, from, durationTicks: ticksOf(period) };
   }
 
   private continuePeriod(period: PeriodState, state: SourceState, run: SegmentRun): void {
@@ -536,8 +558,8 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
   /**
    * From the segment after `number` (own numbering, primary Representation) on, the session's segments
    * go whole slots later in the same Period, enough to be there when announced. One Period, so
-   * players that follow one Period only play on; the slots skipped hold nothing (404), and players
-   * jump that gap in the media timeline. Each Representation moves by the same media time.
+   * players that follow one Period only play on; the slots skipped repeat the segment before them
+   * (players see that second again instead of a stall). Each Representation moves by the same media time.
    */
   private shiftRun(state: SourceState, period: PeriodState, number: number, lateMs: number): void {
     const run = state.run;
@@ -561,7 +583,14 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       from.set(id, next + offset);
     }
     this.endRun(state, ownNext);
-    const shifted: SegmentRun = { state, numberOffsets, decodeTimeOffsets, from };
+    run.repeatLast = true;
+    const shifted: SegmentRun = {
+      state,
+      numberOffsets,
+      decodeTimeOffsets,
+      from,
+      durationTicks: ticksOf(period),
+    };
     period.source.runs.push(shifted);
     state.run = shifted;
     state.lateness.clear();
@@ -654,6 +683,13 @@ function representationsOfSets(sets: readonly XmlElement[]): RepresentationFacts
         declaredBps: Number(r['@bandwidth'] ?? 0) || 0,
       };
     }),
+  );
+}
+
+/** Each Representation's segment duration in a Period's template, ticks. */
+function ticksOf(period: PeriodState | undefined): Map<number, number> {
+  return new Map(
+    [...(period?.reps ?? new Map<number, RepresentationTimeline>())].map(([id, r]) => [id, r.durationTicks]),
   );
 }
 

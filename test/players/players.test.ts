@@ -1,8 +1,8 @@
 /**
  * Real DASH players against a live stream: dash.js (viewer page and stock), Shaka (stock), ffmpeg
  * `-c copy`, GStreamer playbin and souphttpsrc ! dashdemux, VLC. Each must play the `steady` stream,
- * with and without sound, and play on by itself through a republish (VLC only with
- * DASHRELAY_PLAYERS_STRICT=1, which also runs the `throttled` scenario: no 404 loop). A player that
+ * with and without sound, play on by itself through a republish (VLC only with
+ * DASHRELAY_PLAYERS_STRICT=1) and through a publisher at 0.9× real time without 404s. A player that
  * did not pass runs once more alone before it fails (two cores can be starved for a moment; the table
  * marks second tries). A missing player binary fails the test when CI is set and skips it otherwise.
  * The figures: `npm run bench:players`.
@@ -139,7 +139,7 @@ describe('republish: stopped 8 s after the players started, restarted under the 
   }
 });
 
-describe.runIf(strict)(`throttled: the publisher sends at 0.9× real time for ${throttledS} s`, () => {
+describe(`throttled: the publisher sends at 0.9× real time for ${throttledS} s`, () => {
   let results: PlayerResult[] = [];
   beforeAll(async () => {
     results = await runScenarioRetryingAlone(
@@ -162,7 +162,10 @@ describe.runIf(strict)(`throttled: the publisher sends at 0.9× real time for ${
       const r = resultOf(results, p.name, (note) => ctx.skip(note));
       expect(r.played, describeResult(r)).toBe(true);
       expect(r.counts.notFound, describeResult(r)).toBeLessThanOrEqual(2);
-      expect(r.counts.maxRepeatsOfOneUrl, describeResult(r)).toBeLessThanOrEqual(3);
+      // A loop is hundreds of requests a second (ffmpeg did that on 404s). ffmpeg's dash demuxer still
+      // asks for one segment 10–14 times, each answered 200: allowed, except when strict.
+      const repeats = strict || p.name !== 'ffmpeg-copy' ? 3 : 30;
+      expect(r.counts.maxRepeatsOfOneUrl, describeResult(r)).toBeLessThanOrEqual(repeats);
     });
   }
 });
