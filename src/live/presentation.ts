@@ -97,7 +97,7 @@ interface SegmentRun {
   /**
    * The slots between this run and the next repeat its last segment, each moved one slot on, instead
    * of holding nothing: dash.js, Shaka and GStreamer retry a missing slot instead of skipping it, so a
-   * shift of a late publisher's segments would stall them. Not for a publisher's pause.
+   * shift of a late publisher's segments, or a publisher's pause, would stall them.
    */
   repeatLast?: boolean;
   /** Segment duration per Representation, ticks (the Period's template). */
@@ -471,6 +471,9 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     awaited.awaitingRepublish = false;
     clearTimeout(this.graceTimer);
     this.endRun(awaited);
+    // Requests for the pause's slots that come from now on get the last segment again: players that
+    // retry a missing slot (dash.js, Shaka, GStreamer) then play on. During the pause they are 404.
+    if (awaited.run) awaited.run.repeatLast = true;
     state.run = run;
     state.current = period;
     period.source.runs.push(run);

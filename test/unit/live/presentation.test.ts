@@ -276,8 +276,13 @@ describe('Presentation', () => {
       expect(video?.announcedAtMs).toBe(1_007_000);
       const audio = t.presentation.resolve('aaaa1111', 'seg-1-00008.m4s');
       expect(audio).toMatchObject({ kind: { number: 1 }, decodeTimeOffsetTicks: 7 * 48000 });
-      // The slots between the two sessions will never exist: 404 at once, not held.
-      expect(t.presentation.resolve('aaaa1111', 'seg-0-00005.m4s')).toBeUndefined();
+      // The slots of the pause repeat the first session's last segment, moved on (players that retry a
+      // missing slot would otherwise stall there).
+      expect(t.presentation.resolve('aaaa1111', 'seg-0-00005.m4s')).toMatchObject({
+        kind: { number: 3 },
+        decodeTimeOffsetTicks: 2 * 15360,
+      });
+      expect(t.presentation.resolve('aaaa1111', 'seg-0-00005.m4s')?.store).not.toBe(second.store);
       // Init segments and the first session's media still come from the first session.
       expect(t.presentation.resolve('aaaa1111', 'init-0.m4s')?.store).not.toBe(second.store);
       expect(t.presentation.resolve('aaaa1111', 'seg-0-00003.m4s')?.kind).toMatchObject({ number: 3 });
