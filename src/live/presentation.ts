@@ -114,6 +114,8 @@ interface SourceState {
   ended: boolean;
   /** Ended, and its last Period open for a returning publisher (republishGraceMs). */
   awaitingRepublish: boolean;
+  /** Until when, ms since the epoch, while awaitingRepublish. */
+  awaitingUntilMs?: number;
   /** The run this session's segments go into now. */
   run?: SegmentRun;
   /** The runs of the Periods served under this session's path, oldest first. */
@@ -132,6 +134,11 @@ export interface ResolvedSegment {
   readonly announcedAtMs: number | undefined;
   /** Timestamp shift to apply while serving it (a continued Period), ticks of its track. */
   readonly decodeTimeOffsetTicks: number;
+  /**
+   * Past the media of a session whose publisher may return: until when (ms since the epoch) a request
+   * may wait for it (`continued` says it did, and resolving again tells where the segment is now).
+   */
+  readonly awaitingUntilMs?: number | undefined;
 }
 
 /** A session's next segments moved later in their Period because they kept arriving late. */
@@ -216,6 +223,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       if (last && last === this.periods.at(-1) && this.republishGraceMs > 0) {
         // Left open: players of one Period only keep asking, and a returning publisher continues it.
         state.awaitingRepublish = true;
+        state.awaitingUntilMs = Date.now() + this.republishGraceMs;
         clearTimeout(this.graceTimer);
         this.graceTimer = setTimeout(() => this.endAwaited(state), this.republishGraceMs);
         this.graceTimer.unref();
@@ -265,6 +273,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       ended: from.ended && !from.awaitingRepublish,
       announcedAtMs: this.announcedAtMs(path, kind),
       decodeTimeOffsetTicks: shiftTicks,
+      awaitingUntilMs: from.awaitingRepublish ? from.awaitingUntilMs : undefined,
     };
   }
 

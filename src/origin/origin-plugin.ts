@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ManifestView, SegmentKind } from '../contracts/segments.ts';
+import type { ManifestView } from '../contracts/segments.ts';
 import { createError } from '../errors/errors.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
 import { CmafRetimer } from '../live/cmaf-retime.ts';
 import type { LiveFile } from '../live/live-file.ts';
 import type { ResolvedSegment } from '../live/presentation.ts';
-import { manifestFileName, type SegmentStore, sameSegment } from '../live/segment-store.ts';
+import { manifestFileName, sameSegment } from '../live/segment-store.ts';
 import { isValidStreamName } from '../util/stream-name.ts';
 import { type DeliveryCounters, deliverFile } from './deliver-file.ts';
 
@@ -15,9 +15,12 @@ export interface OriginPresentation {
   render(view: ManifestView): string | undefined;
   /** Where the segment `name` served under `/live/<stream>/<path>/` is; `undefined` for none. */
   resolve(path: string, name: string): ResolvedSegment | undefined;
-  /** `period`: a Period was added (a held manifest request can be answered). */
-  on(event: 'period', listener: () => void): unknown;
-  off(event: 'period', listener: () => void): unknown;
+  /**
+   * `period`: a Period was added (a held manifest request can be answered); `continued`: a returning
+   * publisher continues a Period (a held segment request resolves again).
+   */
+  on(event: 'period' | 'continued', listener: () => void): unknown;
+  off(event: 'period' | 'continued', listener: () => void): unknown;
 }
 
 /** What the origin needs from the rest of the server: a stream's presentation and its counters. */
@@ -89,13 +92,15 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
       const { stream, path, file: name } = req.params;
       const live = isValidStreamName(stream) ? opts.lookup.presentation(stream) : undefined;
       if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
-      const segment = live.presentation.resolve(path, name);
+      let segment = live.presentation.resolve(path, name);
       if (!segment) throw createError('DR_ERR_SEGMENT_NOT_FOUND', `${path}/${name}`);
       let file = segment.store.find(segment.kind);
       if (!file) {
         const holdMs = holdTimeFor(segment, opts);
-        if (holdMs > 0) file = await waitForFile(segment.store, segment.kind, holdMs);
+        if (holdMs > 0)
+          ({ file, segment } = await waitForSegment(live.presentation, path, name, segment, holdMs));
       }
+      if (!segment) throw createError('DR_ERR_SEGMENT_NOT_FOUND', `${path}/${name}`);
       if (!file || file.aborted) throw createError('DR_ERR_SEGMENT_NOT_FOUND', `${path}/${name}`);
       // A returning publisher's segments continue the Period of the one before: shift their tfdt.
       const shift = segment.decodeTimeOffsetTicks;
@@ -118,6 +123,17 @@ const maxSegmentsAhead = 8;
 function holdTimeFor(segment: ResolvedSegment, opts: OriginPluginOptions): number {
   const { kind, announcedAtMs } = segment;
   if (segment.ended) return 0;
+  // The next slot after a session whose publisher may come back: wait for it (players such as VLC end
+  // the stream at a 404); a returning publisher fills it with the last segment again, or its own.
+  const newestOwn =
+    kind.kind === 'media' ? segment.store.newestSegmentNumber(kind.representation) : undefined;
+  if (
+    segment.awaitingUntilMs !== undefined &&
+    kind.kind === 'media' &&
+    kind.number === (newestOwn ?? 0) + 1
+  ) {
+    return Math.max(0, segment.awaitingUntilMs - Date.now());
+  }
   if (kind.kind === 'init') return opts.holdStartMs;
   const newest = segment.store.newestSegmentNumber(kind.representation);
   if (newest === undefined) return kind.number <= 3 ? opts.holdStartMs : 0;
@@ -127,23 +143,39 @@ function holdTimeFor(segment: ResolvedSegment, opts: OriginPluginOptions): numbe
   return ahead <= 2 || announced ? ahead * opts.holdSegmentMs : 0;
 }
 
-function waitForFile(
-  store: SegmentStore,
-  kind: SegmentKind,
+/**
+ * Waits up to `timeoutMs` for a segment to start in its store; when a returning publisher continues
+ * the Period meanwhile, resolves the request again (it may now be that publisher's segment, or the
+ * last one repeated, or nothing).
+ */
+function waitForSegment(
+  presentation: OriginPresentation,
+  path: string,
+  name: string,
+  first: ResolvedSegment,
   timeoutMs: number,
-): Promise<LiveFile | undefined> {
+): Promise<{ file: LiveFile | undefined; segment: ResolvedSegment | undefined }> {
   return new Promise((resolve) => {
+    let segment: ResolvedSegment | undefined = first;
     const onStarted = (file: LiveFile): void => {
-      if (!sameSegment(file.kind, kind)) return;
-      done(file);
+      if (segment && sameSegment(file.kind, segment.kind)) done(file);
+    };
+    const onContinued = (): void => {
+      segment?.store.off('started', onStarted);
+      segment = presentation.resolve(path, name);
+      const file = segment?.store.find(segment.kind);
+      if (!segment || file) done(file);
+      else segment.store.on('started', onStarted);
     };
     const timer = setTimeout(() => done(undefined), timeoutMs);
     const done = (file: LiveFile | undefined): void => {
       clearTimeout(timer);
-      store.off('started', onStarted);
-      resolve(file);
+      segment?.store.off('started', onStarted);
+      presentation.off('continued', onContinued);
+      resolve({ file, segment });
     };
-    store.on('started', onStarted);
+    first.store.on('started', onStarted);
+    presentation.on('continued', onContinued);
   });
 }
 

@@ -1,8 +1,8 @@
 /**
  * Real DASH players against a live stream: dash.js (viewer page and stock), Shaka (stock), ffmpeg
  * `-c copy`, GStreamer playbin and souphttpsrc ! dashdemux, VLC. Each must play the `steady` stream,
- * with and without sound, play on by itself through a republish (VLC only with
- * DASHRELAY_PLAYERS_STRICT=1) and through a publisher at 0.9× real time without 404s. A player that
+ * with and without sound, play on by itself through a republish, and through a publisher at 0.9× real
+ * time without 404s. A player that
  * did not pass runs once more alone before it fails (two cores can be starved for a moment; the table
  * marks second tries). A missing player binary fails the test when CI is set and skips it otherwise.
  * The figures: `npm run bench:players`.
@@ -21,7 +21,7 @@ const throttledS = Number(process.env.DASHRELAY_PLAYERS_THROTTLED_S ?? 30);
 // publisher and two players decoding at once (bench:players measures 720p).
 const size = process.env.DASHRELAY_PLAYERS_SIZE ?? '640x360';
 /** Players that do not play on through a republish yet (README "Players"): asserted only when strict. */
-const republishNotYet = new Set(['vlc']);
+const republishNotYet = new Set<string>();
 const mustResume = (name: string) => strict || !republishNotYet.has(name);
 
 const missing = new Map<string, string>();

@@ -46,9 +46,13 @@ function send(base: string, path: string, init: { method?: string; host?: string
  * A presentation double over a real SegmentStore served under the session path `s1`: renders `mpd`
  * (with the view's timing URL), records the views, announces segments at `announced`.
  */
-class FakePresentation extends EventEmitter<{ period: [] }> implements OriginPresentation {
+class FakePresentation extends EventEmitter<{ period: []; continued: [] }> implements OriginPresentation {
   mpd: string | undefined;
   ended = false;
+  /** Set while the session's publisher may return (republishGraceMs). */
+  awaitingUntilMs: number | undefined;
+  /** What a returning publisher makes of a name: another store's segment, with a tfdt shift. */
+  continuedAs: ((name: string) => ResolvedSegment | undefined) | undefined;
   announced: ((segment: SegmentKind) => number | undefined) | undefined;
   readonly views: ManifestView[] = [];
   constructor(readonly store: SegmentStore) {
@@ -67,8 +71,10 @@ class FakePresentation extends EventEmitter<{ period: [] }> implements OriginPre
   resolve(path: string, name: string): ResolvedSegment | undefined {
     const kind = this.store.classify(name);
     if (path !== 's1' || !kind) return undefined;
+    if (this.continuedAs) return this.continuedAs(name);
     const announcedAtMs = this.announced?.(kind);
-    return { store: this.store, kind, ended: this.ended, announcedAtMs, decodeTimeOffsetTicks: 0 };
+    const { ended, awaitingUntilMs } = this;
+    return { store: this.store, kind, ended, announcedAtMs, decodeTimeOffsetTicks: 0, awaitingUntilMs };
   }
 }
 
@@ -328,6 +334,31 @@ describe('originPlugin (real HTTP, real SegmentStore, fake manifest)', () => {
       expect(res.status).toBe(404);
       expect(ms).toBeLessThan(1000);
       expect((await send(base, '/live/cam/s1/seg-0-00005.m4s')).body).toBe('five');
+    });
+
+    it('holds the slot after an ended session while its publisher may return, and answers it from the return', async () => {
+      const { base, store, presentation } = await start({ holdStartMs: 100, holdSegmentMs: 100 });
+      write(store, 'seg-0-00005.m4s', 'five');
+      presentation.awaitingUntilMs = Date.now() + 5000;
+      // Longer than any per-segment hold: VLC ends the stream at a 404 there.
+      const held = timed(send(base, '/live/cam/s1/seg-0-00006.m4s'));
+      await sleep(400);
+      // The returning publisher continues the Period: slot 6 is now its store's segment 1.
+      const returned = new SegmentStore('cam', { naming: ffmpegDashNaming });
+      write(returned, 'seg-0-00001.m4s', 'one of the returning publisher');
+      presentation.continuedAs = () => ({
+        store: returned,
+        kind: { kind: 'media', representation: 0, number: 1 },
+        ended: false,
+        announcedAtMs: undefined,
+        decodeTimeOffsetTicks: 0,
+      });
+      presentation.emit('continued');
+      const { value: res, ms } = await held;
+      expect(res.status).toBe(200);
+      expect(res.body).toBe('one of the returning publisher');
+      expect(ms).toBeGreaterThanOrEqual(350);
+      expect(presentation.listenerCount('continued')).toBe(0);
     });
 
     it('answers 404 to a session path the presentation does not list', async () => {
