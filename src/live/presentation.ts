@@ -8,6 +8,15 @@ import {
   type MpdRepresentation,
   renderMpd,
 } from './mpd-document.ts';
+import {
+  continuationRun,
+  endRun,
+  locate,
+  ownRun,
+  type RepresentationTimeline,
+  type SegmentRun,
+  shiftedRun,
+} from './segment-runs.ts';
 import type { SegmentStore } from './segment-store.ts';
 import type { SegmentArrival, SegmentTiming } from './segment-timing.ts';
 
@@ -58,14 +67,6 @@ const driftSamples = 3;
 /** Lateness falling by more than this over the samples counts as a publisher catching up, ms. */
 const recoveryToleranceMs = 100;
 
-interface RepresentationTimeline {
-  readonly timescale: number;
-  readonly durationTicks: number;
-  readonly startNumber: number;
-  readonly ptoTicks: number;
-  readonly bandwidthBps: number;
-}
-
 interface PeriodState {
   readonly id: string;
   readonly source: SourceState;
@@ -76,32 +77,6 @@ interface PeriodState {
   readonly reps: ReadonlyMap<number, RepresentationTimeline>;
   /** Where its media ends relative to availabilityStartTime, ms, once its session ended or it was re-anchored. */
   endMs?: number;
-}
-
-/**
- * A run of one session's media segments in a Period's numbering: the Period's number = the session's
- * own + offset, served with tfdt + shift. The session that owns a Period's path lists its runs in
- * order; the slots between one run's end and the next one's start hold no segment (a publisher's
- * pause, or a shift that makes a late publisher's segments available when announced).
- */
-interface SegmentRun {
-  readonly state: SourceState;
-  /** Per Representation: own segment number + offset = the Period's number. */
-  readonly numberOffsets: ReadonlyMap<number, number>;
-  /** Per Representation: added to each served segment's tfdt, ticks. */
-  readonly decodeTimeOffsets: ReadonlyMap<number, number>;
-  /** Per Representation: the first Period number of the run. */
-  readonly from: ReadonlyMap<number, number>;
-  /** Per Representation: the first Period number after it, once the next run began. */
-  until?: ReadonlyMap<number, number>;
-  /**
-   * The slots between this run and the next repeat its last segment, each moved one slot on, instead
-   * of holding nothing: dash.js, Shaka and GStreamer retry a missing slot instead of skipping it, so a
-   * shift of a late publisher's segments, or a publisher's pause, would stall them.
-   */
-  repeatLast?: boolean;
-  /** Segment duration per Representation, ticks (the Period's template). */
-  readonly durationTicks: ReadonlyMap<number, number>;
 }
 
 interface SourceState {
@@ -117,9 +92,9 @@ interface SourceState {
   /** Until when, ms since the epoch, while awaitingRepublish. */
   awaitingUntilMs?: number;
   /** The run this session's segments go into now. */
-  run?: SegmentRun;
+  run?: SegmentRun<SourceState>;
   /** The runs of the Periods served under this session's path, oldest first. */
-  readonly runs: SegmentRun[];
+  readonly runs: SegmentRun<SourceState>[];
   readonly onSegment: (arrival: SegmentArrival) => void;
 }
 
@@ -253,20 +228,12 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       const ended = owner.ended && !owner.awaitingRepublish;
       return { store: owner.source.store, kind, ended, announcedAtMs: undefined, decodeTimeOffsetTicks: 0 };
     }
-    const id = kind.representation;
-    let run: SegmentRun | undefined;
-    for (const r of owner.runs) if ((r.from.get(id) ?? Number.POSITIVE_INFINITY) <= kind.number) run = r;
-    const from = run?.state ?? owner;
-    const offset = run?.numberOffsets.get(id) ?? 0;
-    let own = kind.number - offset;
-    let shiftTicks = run?.decodeTimeOffsets.get(id) ?? 0;
-    const until = run?.until?.get(id);
-    if (run && until !== undefined && kind.number >= until) {
-      // A slot between two runs: nothing (a pause), or the run's last segment again, moved on.
-      if (!run.repeatLast) return undefined;
-      own = until - 1 - offset;
-      shiftTicks += (kind.number - (until - 1)) * (run.durationTicks.get(id) ?? 0);
-    }
+    const found = locate(owner.runs, kind.representation, kind.number);
+    // A slot between two runs that holds nothing (a publisher's pause, while it lasts).
+    if (!found) return undefined;
+    const from = found.run?.state ?? owner;
+    const own = found.own;
+    const shiftTicks = found.shiftTicks;
     return {
       store: from.source.store,
       kind: { ...kind, number: own },
@@ -402,15 +369,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     const previousEnd = previous ? (previous.endMs ?? this.mediaEndMs(previous, this.tailOf(previous))) : 0;
     const startMs = Math.max(Math.round(mediaStart) - this.astMs, previousEnd);
     this.openPeriod(state, startMs, 0, (id) => ({ number: 1, mediaTimeS: 0, id }));
-    const zero = new Map(representationsOfSets(state.adaptationSets).map((r) => [r.id, 0]));
-    const first = new Map([...zero.keys()].map((id) => [id, 1]));
-    state.run = {
-      state,
-      numberOffsets: zero,
-      decodeTimeOffsets: zero,
-      from: first,
-      durationTicks: ticksOf(state.current),
-    };
+    state.run = ownRun(state, state.current?.reps ?? new Map());
     state.runs.push(state.run);
     source.timing.on('segment', state.onSegment);
   }
@@ -431,7 +390,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     awaited: SourceState,
     next: SourceState,
     settled: boolean,
-  ): SegmentRun | 'wait' | undefined {
+  ): SegmentRun<SourceState> | 'wait' | undefined {
     const ast = this.astMs;
     const mediaStart = next.source.mediaStartMs();
     const ids = representationsOfSets(next.adaptationSets).map((r) => r.id);
@@ -445,41 +404,23 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       if (!mine.body().equals(theirs.body())) return undefined;
       if (next.source.timing.decodeTime(id, 1) === undefined) return 'wait';
     }
-    const rep = (id: number) => period.reps.get(id) as RepresentationTimeline;
-    const first = (id: number) => (next.source.timing.decodeTime(id, 1) ?? 0) / rep(id).timescale;
-    const seconds = (id: number) => rep(id).durationTicks / rep(id).timescale;
-    const newestOf = (id: number) => {
-      const n = awaited.source.store.newestSegmentNumber(id) ?? 0;
-      return n + (awaited.run?.numberOffsets.get(id) ?? 0);
-    };
-    // The primary Representation sets the shift; every other one gets the same, in its own ticks.
-    const primary = period.source.primary;
-    const p = rep(primary);
-    const slot = Math.max(
-      Math.ceil((mediaStart - ast - period.startMs) / 1000 / seconds(primary) - 1e-6),
-      newestOf(primary) + 1 - p.startNumber,
-    );
-    const shiftS = p.ptoTicks / p.timescale + slot * seconds(primary) - first(primary);
-    const numberOffsets = new Map<number, number>();
-    const decodeTimeOffsets = new Map<number, number>();
-    const from = new Map<number, number>();
-    for (const id of ids) {
-      const r = rep(id);
-      const index = Math.round((first(id) + shiftS - r.ptoTicks / r.timescale) / seconds(id));
-      const number = Math.max(r.startNumber + index, newestOf(id) + 1);
-      numberOffsets.set(id, number - 1);
-      decodeTimeOffsets.set(id, Math.round(shiftS * r.timescale));
-      from.set(id, number);
-    }
-    return { state: next, numberOffsets, decodeTimeOffsets, from, durationTicks: ticksOf(period) };
+    return continuationRun({
+      state: next,
+      reps: period.reps,
+      primary: period.source.primary,
+      mediaStartS: (mediaStart - ast - period.startMs) / 1000,
+      firstDecodeTicks: (id) => next.source.timing.decodeTime(id, 1) ?? 0,
+      newestInPeriod: (id) =>
+        (awaited.source.store.newestSegmentNumber(id) ?? 0) + (awaited.run?.numberOffsets.get(id) ?? 0),
+    });
   }
 
-  private continuePeriod(period: PeriodState, state: SourceState, run: SegmentRun): void {
+  private continuePeriod(period: PeriodState, state: SourceState, run: SegmentRun<SourceState>): void {
     this.cancelPending();
     const awaited = this.tailOf(period);
     awaited.awaitingRepublish = false;
     clearTimeout(this.graceTimer);
-    this.endRun(awaited);
+    if (awaited.run) endRun(awaited.run, (id) => awaited.source.store.newestSegmentNumber(id) ?? 0);
     // Requests for the pause's slots that come from now on get the last segment again: players that
     // retry a missing slot (dash.js, Shaka, GStreamer) then play on. During the pause they are 404.
     if (awaited.run) awaited.run.repeatLast = true;
@@ -494,18 +435,6 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       periodId: period.id,
       segmentNumber: run.from.get(state.primary) ?? 1,
     });
-  }
-
-  /** The run `state` feeds ends before `ownNext` (own numbers; default: after its newest segments). */
-  private endRun(state: SourceState, ownNext?: ReadonlyMap<number, number>): void {
-    const run = state.run;
-    if (!run) return;
-    const until = new Map<number, number>();
-    for (const [id, offset] of run.numberOffsets) {
-      const next = ownNext?.get(id) ?? (state.source.store.newestSegmentNumber(id) ?? 0) + 1;
-      until.set(id, next + offset);
-    }
-    run.until = until;
   }
 
   private openPeriod(
@@ -575,34 +504,9 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
    */
   private shiftRun(state: SourceState, period: PeriodState, number: number, lateMs: number): void {
     const run = state.run;
-    const primary = period.reps.get(state.primary);
-    if (!run || !primary) return;
-    const seconds = (r: RepresentationTimeline) => r.durationTicks / r.timescale;
-    const slots = Math.max(1, Math.ceil(lateMs / 1000 / seconds(primary) - 1e-6));
-    const shiftS = slots * seconds(primary);
-    const ownNext = new Map<number, number>();
-    const numberOffsets = new Map<number, number>();
-    const decodeTimeOffsets = new Map<number, number>();
-    const from = new Map<number, number>();
-    for (const [id, r] of period.reps) {
-      // The next segment not yet begun: the primary's is the one after this; the others' after their newest.
-      const next = id === state.primary ? number + 1 : (state.source.store.newestSegmentNumber(id) ?? 0) + 1;
-      const moved = id === state.primary ? slots : Math.round(shiftS / seconds(r));
-      const offset = (run.numberOffsets.get(id) ?? 0) + moved;
-      ownNext.set(id, next);
-      numberOffsets.set(id, offset);
-      decodeTimeOffsets.set(id, (run.decodeTimeOffsets.get(id) ?? 0) + Math.round(shiftS * r.timescale));
-      from.set(id, next + offset);
-    }
-    this.endRun(state, ownNext);
-    run.repeatLast = true;
-    const shifted: SegmentRun = {
-      state,
-      numberOffsets,
-      decodeTimeOffsets,
-      from,
-      durationTicks: ticksOf(period),
-    };
+    if (!run) return;
+    const newestOwn = (id: number) => state.source.store.newestSegmentNumber(id) ?? 0;
+    const { shifted, slots } = shiftedRun(run, period.reps, state.primary, number, lateMs, newestOwn);
     period.source.runs.push(shifted);
     state.run = shifted;
     state.lateness.clear();
@@ -610,7 +514,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     this.emit('reanchor', {
       path: state.source.path,
       periodId: period.id,
-      segmentNumber: from.get(state.primary) ?? 0,
+      segmentNumber: shifted.from.get(state.primary) ?? 0,
       latenessMs: Math.round(lateMs),
       shiftedSegments: slots,
     });
@@ -695,13 +599,6 @@ function representationsOfSets(sets: readonly XmlElement[]): RepresentationFacts
         declaredBps: Number(r['@bandwidth'] ?? 0) || 0,
       };
     }),
-  );
-}
-
-/** Each Representation's segment duration in a Period's template, ticks. */
-function ticksOf(period: PeriodState | undefined): Map<number, number> {
-  return new Map(
-    [...(period?.reps ?? new Map<number, RepresentationTimeline>())].map(([id, r]) => [id, r.durationTicks]),
   );
 }
 
