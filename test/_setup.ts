@@ -44,6 +44,7 @@ export async function startServer(
       outputDir,
       ...options.config,
       server: { port: 0, ...options.config?.server },
+      rtmp: { port: 0, ...options.config?.rtmp },
     },
   });
   const url = await server.listen();

@@ -11,7 +11,17 @@ export async function startServerProcess(extraArgs: readonly string[] = []) {
   const output = await mkdtemp(join(tmpdir(), 'dashrelay-bench-'));
   const child: ChildProcess = spawn(
     process.execPath,
-    [resolve('dist/cli/main.js'), 'serve', '--port', String(port), '--output', output, ...extraArgs],
+    [
+      resolve('dist/cli/main.js'),
+      'serve',
+      '--port',
+      String(port),
+      '--rtmp-port',
+      '0',
+      '--output',
+      output,
+      ...extraArgs,
+    ],
     {
       env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'inherit'],

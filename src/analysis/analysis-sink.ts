@@ -1,14 +1,20 @@
+import type { Container } from '../contracts/media.ts';
 import type { MediaSink } from '../contracts/sink.ts';
-import { matroskaStdinInput } from '../ffmpeg/ffmpeg-common-args.ts';
+import { stdinInput } from '../ffmpeg/ffmpeg-common-args.ts';
 import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
 import { PluginHost } from './plugin-host.ts';
 import { PnmParser } from './pnm-parser.ts';
 import type { AnalysisEvent, AnalysisLogger, AnalysisPlugin, FrameFormat } from './types.ts';
 
 /** ffmpeg arguments for the analysis decoder: container bytes on stdin → PNM frames on stdout. */
-export function buildDecoderArgs(fps: number, widthPx: number, format: FrameFormat): string[] {
+export function buildDecoderArgs(
+  fps: number,
+  widthPx: number,
+  format: FrameFormat,
+  container: Container = 'matroska',
+): string[] {
   return [
-    ...matroskaStdinInput('error'),
+    ...stdinInput(container, 'error'),
     '-map',
     '0:v:0',
     '-an',
@@ -27,6 +33,8 @@ export function buildDecoderArgs(fps: number, widthPx: number, format: FrameForm
 
 export interface AnalysisSinkOptions {
   readonly stream: string;
+  /** The container of the session's bytes. Default `matroska`. */
+  readonly container?: Container | undefined;
   readonly ffmpegPath: string;
   readonly plugins: readonly AnalysisPlugin[];
   /** Frames per second handed to plugins. */
@@ -68,7 +76,7 @@ export class AnalysisSink implements MediaSink {
     const format = PluginHost.decoderFormat(opts.plugins);
     this.process = new FfmpegProcess({
       ffmpegPath: opts.ffmpegPath,
-      args: buildDecoderArgs(opts.fps, opts.widthPx, format),
+      args: buildDecoderArgs(opts.fps, opts.widthPx, format, opts.container),
       // Never pushes back: write() drops instead (below); this only sizes the pipe's own buffer.
       highWaterBytes: this.maxBacklogBytes,
       onStdout: (chunk) => this.onOutput(chunk),

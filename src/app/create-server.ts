@@ -11,6 +11,7 @@ import { activeProfile, type Config, type ConfigInput, resolveConfig } from '../
 import { StreamRegistry } from '../core/registry.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
 import { type FfmpegBinary, locateFfmpeg } from '../ffmpeg/ffmpeg-locate.ts';
+import { RtmpIngest } from '../ingest/rtmp/rtmp-server.ts';
 import { closeAllPublishers, wsIngestPlugin } from '../ingest/websocket/ws-ingest-plugin.ts';
 import { originPlugin } from '../origin/origin-plugin.ts';
 import { PutReceiver } from '../packager/ffmpeg/put-receiver.ts';
@@ -35,8 +36,10 @@ export interface DashrelayServer {
   readonly app: FastifyInstance;
   readonly config: Readonly<Config>;
   readonly ffmpeg: FfmpegBinary;
-  /** Starts listening; resolves to the base URL (`http://127.0.0.1:8080`). */
+  /** Starts listening (HTTP, and RTMP unless `rtmp.enabled` is false); resolves to the base URL (`http://127.0.0.1:8080`). */
   listen(): Promise<string>;
+  /** The RTMP ingest's URL prefix once listening (`rtmp://127.0.0.1:1935/live`); undefined when RTMP is off. */
+  readonly rtmpUrl: string | undefined;
   /** Graceful stop: publishers told (1001), ffmpeg stopped after its last segment, archives closed. */
   close(): Promise<void>;
 }
@@ -117,6 +120,20 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
       return { session, archive: archive ? relative(outputDir, archive) : '' };
     },
   });
+  const rtmp = config.rtmp.enabled
+    ? new RtmpIngest({
+        host: config.server.host,
+        port: config.rtmp.port,
+        app: config.rtmp.app,
+        idleTimeoutMs: config.rtmp.idleTimeoutMs,
+        firstVideoTimeoutMs: config.rtmp.firstVideoTimeoutMs,
+        maxPendingBytes: config.ingest.maxMessageBytes,
+        log: app.log.child({ component: 'rtmp' }),
+        streamBusy: (stream) => registry.get(stream) !== undefined,
+        openSession: (request) => registry.open(request),
+      })
+    : undefined;
+  let rtmpUrl: string | undefined;
   await app.register(originPlugin, {
     lookup: { presentation: (stream) => presentations.get(stream) },
     holdSegmentMs: Math.round(profile.segmentDurationMs * config.origin.holdSegmentRatio),
@@ -175,18 +192,32 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     registry,
     events,
     live,
+    get rtmpUrl() {
+      return rtmpUrl;
+    },
     async listen() {
       const { host: listenHost, port: listenPort } = config.server;
       const address = await app.listen({ host: listenHost, port: listenPort });
       const port = Number(new URL(address).port);
       const host = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost;
-      publicBaseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      const hostPart = host.includes(':') ? `[${host}]` : host;
+      publicBaseUrl = `http://${hostPart}:${port}`;
+      if (rtmp) {
+        try {
+          const rtmpPort = await rtmp.listen();
+          rtmpUrl = `rtmp://${hostPart}:${rtmpPort}/${config.rtmp.app}`;
+        } catch (err) {
+          await app.close();
+          throw err;
+        }
+      }
       return publicBaseUrl;
     },
     close() {
       closing ??= (async () => {
         // preClose tells publishers (1001) and ends the SSE feeds; then sessions finish their last segment.
         const appClosed = app.close();
+        await rtmp?.close();
         await registry.closeAll();
         await appClosed;
         await receiver.close();

@@ -6,6 +6,7 @@ import type { AnalysisPlugin } from '../analysis/types.ts';
 import { ArchiveSink } from '../archive/archive-sink.ts';
 import type { Config, LatencyProfile } from '../config/config.ts';
 import type { ParentLogger } from '../contracts/logger.ts';
+import type { Container } from '../contracts/media.ts';
 import type { SessionSetup } from '../core/registry.ts';
 import type { Session } from '../core/session.ts';
 import { createError } from '../errors/errors.ts';
@@ -22,6 +23,17 @@ import type { PutReceiver } from '../packager/ffmpeg/put-receiver.ts';
 import { rateLimited } from '../util/rate-limit.ts';
 import type { LiveStream } from './live-stream.ts';
 import type { Presentations } from './presentations.ts';
+
+/** The archive holds the bytes as received, so its file type is the session's container. */
+const archiveExtensions: Record<Container, 'webm' | 'mkv' | 'flv' | 'mp4'> = {
+  webm: 'webm',
+  matroska: 'mkv',
+  flv: 'flv',
+  mp4: 'mp4',
+};
+
+/** How long the first Period of a stream with the source's own GOPs waits to measure two segments, ms. */
+const sourceGopSettleMs = 12_000;
 
 /** What wiring a session needs from the server. */
 export interface SessionSetupDeps {
@@ -70,7 +82,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
     const archive = await ArchiveSink.open({
       dir: join(outputDir, stream, 'archive'),
       startedAtMs: session.info.startedAtMs,
-      extension: media.container === 'webm' ? 'webm' : 'mkv',
+      extension: archiveExtensions[media.container],
       highWaterBytes: config.ingest.sinkHighWaterBytes,
       onError: (err) => {
         slog.error({ err }, 'archive write failed; ending the session so no byte goes unrecorded');
@@ -80,7 +92,10 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
     // Closing is idempotent; this covers a set-up that fails before the archive is attached.
     session.onEnd(() => archive.close());
     // The container is parsed once, here; the media clock (and later other consumers) read its frames.
-    const demux = new DemuxSink({ maxElementBytes: config.ingest.maxMessageBytes });
+    const demux = new DemuxSink({
+      container: media.container,
+      maxElementBytes: config.ingest.maxMessageBytes,
+    });
     demux.on('error', (err) => slog.warn(`${err.message} [${err.code}]`));
     const clock = new MediaClock(demux);
     const timing = new SegmentTiming(store);
@@ -88,6 +103,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       ffmpegPath: ffmpeg.path,
       media,
       keyframeIntervalMs: session.info.keyframeIntervalMs,
+      keyframesFromSource: session.info.keyframesFromSource,
       profile,
       receiver,
       store,
@@ -122,6 +138,7 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
         ? undefined
         : new AnalysisSink({
             stream,
+            container: media.container,
             ffmpegPath: ffmpeg.path,
             plugins,
             fps: config.analysis.fps,
@@ -144,6 +161,8 @@ export function createSessionSetup(deps: SessionSetupDeps): SessionSetup<LiveStr
       timing,
       mediaStartMs: () => clock.mediaStartMs ?? session.firstByteAtMs,
       playerDelayMs: playerDelayMs(profile, media),
+      // A camera's or encoder's GOP (so its segments) may last 2–4 s: measure two before announcing.
+      settleMs: session.info.keyframesFromSource ? sourceGopSettleMs : undefined,
     };
     presentation.addSource(source);
     const onReanchor = (r: Reanchor) => {

@@ -14,8 +14,8 @@ export interface ArchiveSinkOptions {
   readonly dir: string;
   /** Session start, ms since the epoch: names the file. */
   readonly startedAtMs: number;
-  /** `webm` or `mkv`, from the publisher's mimeType. */
-  readonly extension: 'webm' | 'mkv';
+  /** The file type of what was received: `webm`/`mkv` (WebSocket), `flv` (RTMP), `mp4` (MP4 MediaRecorder). */
+  readonly extension: 'webm' | 'mkv' | 'flv' | 'mp4';
   /** Bytes pending before `write` returns false (the publisher is paused, never a byte dropped). */
   readonly highWaterBytes: number;
   /** A write failed (full disk, permissions): the session must end, as bytes can no longer be kept. */

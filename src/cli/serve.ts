@@ -18,7 +18,7 @@ const optionLines = serveOptions.map((o) => {
 
 export const serveHelp = `Usage: dashrelay serve [options]
 
-Runs the relay: WebSocket ingest, live MPEG-DASH origin, raw archive, frame analysis, pages.
+Runs the relay: WebSocket and RTMP ingest, live MPEG-DASH origin, raw archive, frame analysis, pages.
 
 Options (environment variable in brackets):
 ${optionLines.join('\n')}
@@ -118,6 +118,10 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   server.app.log.info(`streams:  ${url}/`);
   server.app.log.info(`capture:  ${url}/capture.html`);
   server.app.log.info(`publish:  ${url.replace(/^http/, 'ws')}/ingest/<stream>`);
+  if (server.rtmpUrl)
+    server.app.log.info(
+      `rtmp:     ${server.rtmpUrl}/<stream>  (OBS: server ${server.rtmpUrl}, key <stream>)`,
+    );
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       server.app.log.info(

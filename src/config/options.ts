@@ -29,6 +29,20 @@ export const serveOptions: readonly ConfigOption[] = [
     help: 'behind a reverse proxy: true, or its addresses/CIDRs',
   },
   {
+    flag: '--rtmp-port',
+    env: 'RTMP_PORT',
+    path: 'rtmp.port',
+    valueName: '<n>',
+    help: 'RTMP ingest TCP port',
+  },
+  {
+    flag: '--rtmp',
+    env: 'RTMP',
+    path: 'rtmp.enabled',
+    valueName: '<bool>',
+    help: 'accept RTMP publishers: true | false',
+  },
+  {
     flag: '--output',
     env: 'OUTPUT_DIR',
     path: 'outputDir',

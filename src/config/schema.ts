@@ -166,6 +166,39 @@ export const ConfigSchema = Type.Object(
       },
       'publishers',
     ),
+    rtmp: section(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description: 'accept RTMP publishers (OBS, ffmpeg `-f flv`, a Raspberry Pi)',
+        }),
+        port: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 1935,
+          description: "RTMP TCP port, on the HTTP listener's address (`server.host`); 0 picks a free one",
+        }),
+        app: Type.String({
+          pattern: '^[A-Za-z0-9_-]{1,64}$',
+          default: 'live',
+          description: 'the application in `rtmp://<host>:<port>/<app>/<stream>`',
+        }),
+        idleTimeoutMs: Type.Integer({
+          minimum: 1000,
+          maximum: 600_000,
+          default: 10_000,
+          description:
+            'a publisher that sends nothing for this long is disconnected and its stream name freed, ms (a power cut sends no FIN)',
+        }),
+        firstVideoTimeoutMs: Type.Integer({
+          minimum: 1000,
+          maximum: 600_000,
+          default: 10_000,
+          description: 'time from `publish` to the first video message before the publisher is refused, ms',
+        }),
+      },
+      'RTMP ingest',
+    ),
     latency: section(
       {
         mode: Type.Union(

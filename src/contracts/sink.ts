@@ -28,7 +28,7 @@ export interface MediaSink {
  */
 export interface PublishRequest {
   readonly stream: string;
-  /** The ingest it came by, for logs and the API (`websocket`). */
+  /** The ingest it came by, for logs and the API (`websocket`, `rtmp`). */
   readonly protocol: string;
   /** The container and codecs of the bytes the session will receive. */
   readonly media: MediaDescription;
@@ -36,6 +36,12 @@ export interface PublishRequest {
   readonly mimeType?: string | undefined;
   /** Keyframe interval the publisher promises, ms. */
   readonly keyframeIntervalMs?: number | undefined;
+  /**
+   * The source's encoder chooses its keyframes (an RTMP encoder, an IP camera): its H.264 is copied
+   * whatever the spacing, and segments follow its GOPs, rather than re-encoded for one keyframe per
+   * segment.
+   */
+  readonly keyframesFromSource?: boolean | undefined;
   /** Picture size in pixels and frame rate, as the publisher announced them. */
   readonly width?: number | undefined;
   readonly height?: number | undefined;

@@ -43,6 +43,20 @@ export const errorCatalogue = {
     closeCode: 4009,
   },
   DR_ERR_INGEST_HELLO_TWICE: { message: 'hello was already received for this session', closeCode: 4000 },
+  DR_ERR_RTMP_APP: {
+    message: 'RTMP application %s is not served: publish to rtmp://<host>:<port>/%s/<stream>',
+  },
+  DR_ERR_RTMP_PLAY: {
+    message:
+      'This server does not play RTMP: watch the stream over DASH (/viewer.html, /live/<stream>/manifest.mpd)',
+  },
+  DR_ERR_RTMP_NO_VIDEO: {
+    message: 'No video came within %s ms of publishing: dashrelay relays streams with a picture',
+  },
+  DR_ERR_RTMP_PROTOCOL: { message: 'Malformed RTMP from the publisher: %s' },
+  DR_ERR_RTMP_LISTEN: {
+    message: 'Cannot listen for RTMP on %s: %s. Pick another --rtmp-port, or turn RTMP off with --rtmp false',
+  },
   DR_ERR_SERVER_SHUTDOWN: { message: 'The server is shutting down', closeCode: 1001 },
   DR_ERR_SERVER_INTERNAL: {
     message: 'Internal server error: %s. The server log has the details.',

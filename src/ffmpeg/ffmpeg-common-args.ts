@@ -3,12 +3,23 @@
  * input and encoder choices are made once.
  */
 
+import type { Container } from '../contracts/media.ts';
+
+/** ffmpeg demuxer (`-f`) for each container a session carries. */
+const demuxers: Record<Container, string> = {
+  webm: 'matroska',
+  matroska: 'matroska',
+  flv: 'flv',
+  mp4: 'mp4',
+};
+
 /**
- * Reads Matroska/WebM from stdin with a small probe: the Matroska header already carries the codec
- * parameters, and anything read while probing is a backlog that stays as hidden latency for the whole
- * session (ffmpeg options `probesize` bytes, `analyzeduration` µs).
+ * Reads a session's bytes from stdin with a small probe: the Matroska header, FLV's sequence headers
+ * and MP4's `moov` carry the codec parameters up front, and anything read while probing is a backlog
+ * that stays as hidden latency for the whole session (ffmpeg options `probesize` bytes,
+ * `analyzeduration` µs).
  */
-export function matroskaStdinInput(logLevel: 'error' | 'warning'): string[] {
+export function stdinInput(container: Container, logLevel: 'error' | 'warning'): string[] {
   return [
     '-hide_banner',
     '-loglevel',
@@ -19,7 +30,7 @@ export function matroskaStdinInput(logLevel: 'error' | 'warning'): string[] {
     '-analyzeduration',
     '0',
     '-f',
-    'matroska',
+    demuxers[container],
     '-i',
     'pipe:0',
   ];

@@ -40,6 +40,11 @@ export interface PeriodSource {
   readonly mediaStartMs: () => number | undefined;
   /** How far behind the live edge players should play this session, ms (ServiceDescription target). */
   readonly playerDelayMs: number;
+  /**
+   * How long its first Period waits for two measured segments, ms; default the presentation's
+   * `settleMs`. Longer for a source whose encoder picks its GOP (segments of 2–4 s from a camera).
+   */
+  readonly settleMs?: number | undefined;
 }
 
 export interface PresentationOptions {
@@ -180,7 +185,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     this.idleSinceMs = undefined;
     this.cancelPending();
     const onChange = (): void => void this.tryStart(source);
-    const timer = setTimeout(onChange, this.settleMs);
+    const timer = setTimeout(onChange, source.settleMs ?? this.settleMs);
     timer.unref();
     this.pending = { source, sinceMs: this.now(), timer, onChange };
     source.store.on('manifest', onChange);
@@ -336,7 +341,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     const reps = representationsOfSets(manifest.adaptationSets);
     if (reps.some((r) => source.timing.timescale(r.id) === undefined)) return;
     const measured = source.timing.templateDurationsSec();
-    const settled = this.now() - pending.sinceMs >= this.settleMs;
+    const settled = this.now() - pending.sinceMs >= (source.settleMs ?? this.settleMs);
     const primary = primaryOf(manifest);
     const state: SourceState = {
       source,

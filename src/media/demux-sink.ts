@@ -1,6 +1,9 @@
+import type { Container } from '../contracts/media.ts';
 import type { MediaSink } from '../contracts/sink.ts';
 import type { DashrelayError } from '../errors/errors.ts';
-import { MatroskaDemuxer } from './matroska-demuxer.ts';
+import { FlvDemuxer } from './flv-demuxer.ts';
+import { type DemuxEvent, MatroskaDemuxer } from './matroska-demuxer.ts';
+import { Mp4Demuxer } from './mp4-demuxer.ts';
 import type { FrameSource, MediaFrame, MediaTrack } from './types.ts';
 
 /** What a {@link DemuxSink} tells its subscribers. */
@@ -15,6 +18,8 @@ export interface DemuxSinkEvents {
 export type DemuxListener<E extends keyof DemuxSinkEvents> = (payload: DemuxSinkEvents[E]) => void;
 
 export interface DemuxSinkOptions {
+  /** The container of the session's bytes. Default `matroska` (WebM is Matroska to the demuxer). */
+  readonly container?: Container | undefined;
   /** Largest element the demuxer holds, bytes: the server's `maxMessageBytes`. Default 4 MiB. */
   readonly maxElementBytes?: number | undefined;
   /** Told when a listener throws (the other listeners still get the event). Default: ignored. */
@@ -31,7 +36,7 @@ export interface DemuxSinkOptions {
  */
 export class DemuxSink implements MediaSink, FrameSource {
   readonly name = 'demux';
-  private readonly demuxer: MatroskaDemuxer;
+  private readonly demuxer: ContainerDemuxer;
   private readonly onListenerError: DemuxSinkOptions['onListenerError'];
   // Replaced, not mutated, on on/off: a listener may unsubscribe (or subscribe) during a dispatch.
   private listeners: { [E in keyof DemuxSinkEvents]: readonly DemuxListener<E>[] } = {
@@ -43,7 +48,7 @@ export class DemuxSink implements MediaSink, FrameSource {
   private closed = false;
 
   constructor(options: DemuxSinkOptions = {}) {
-    this.demuxer = new MatroskaDemuxer({ maxElementBytes: options.maxElementBytes });
+    this.demuxer = createDemuxer(options.container ?? 'matroska', options.maxElementBytes);
     this.onListenerError = options.onListenerError;
   }
 
@@ -117,5 +122,22 @@ export class DemuxSink implements MediaSink, FrameSource {
         }
       }
     }
+  }
+}
+
+/** What every container's demuxer offers: bytes in any split → tracks and frames in stream order. */
+interface ContainerDemuxer {
+  push(chunk: Buffer): readonly DemuxEvent[];
+  readonly error: DashrelayError | undefined;
+}
+
+function createDemuxer(container: Container, maxElementBytes: number | undefined): ContainerDemuxer {
+  switch (container) {
+    case 'flv':
+      return new FlvDemuxer({ maxElementBytes });
+    case 'mp4':
+      return new Mp4Demuxer({ maxElementBytes });
+    default:
+      return new MatroskaDemuxer({ maxElementBytes });
   }
 }

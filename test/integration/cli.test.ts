@@ -80,7 +80,7 @@ describe('dashrelay CLI', () => {
   it('shuts down gracefully on SIGTERM: publisher told, archive closed with every byte', async () => {
     const port = await freePort();
     const output = await mkdtemp(join(tmpdir(), 'dashrelay-cli-'));
-    const server = runCli(['serve', '--port', String(port), '--output', output]);
+    const server = runCli(['serve', '--port', String(port), '--rtmp-port', '0', '--output', output]);
     try {
       await eventually(() => (server.stdout.includes('capture:') ? true : undefined), 15_000, 'server start');
       const data = await fixture('h264');

@@ -13,6 +13,8 @@ export interface FfmpegPackagerOptions {
   readonly media: MediaDescription;
   /** Keyframe interval the publisher promises, ms; H.264 is copied only when it fits a segment. */
   readonly keyframeIntervalMs?: number | undefined;
+  /** The source's encoder chooses its GOPs: H.264 is copied whatever their length. */
+  readonly keyframesFromSource?: boolean | undefined;
   readonly profile: LatencyProfile;
   /** Where ffmpeg's uploads go (one per server). */
   readonly receiver: PutReceiver;
@@ -73,6 +75,7 @@ export class FfmpegPackager implements StreamPackager {
       args: buildPackagerArgs({
         media: opts.media,
         keyframeIntervalMs: opts.keyframeIntervalMs,
+        keyframesFromSource: opts.keyframesFromSource,
         profile: opts.profile,
         putBaseUrl: registered.baseUrl,
         utcTimingUrl: opts.utcTimingUrl,

@@ -1,0 +1,252 @@
+import type { Socket } from 'node:net';
+import type { Logger } from '../../contracts/logger.ts';
+import type { AudioCodec } from '../../contracts/media.ts';
+import type { PublishRequest } from '../../contracts/sink.ts';
+import { createError, type DashrelayError, toDashrelayError } from '../../errors/errors.ts';
+import { isValidStreamName } from '../../util/stream-name.ts';
+import {
+  audioCodecOfMetadata,
+  audioCodecOfTag,
+  flvTagAudio,
+  flvTagScript,
+  flvTagVideo,
+  scriptTagForFile,
+  videoCodecOfTag,
+} from './flv-media.ts';
+import { createRtmpProtocol, decodeScriptData, flvHeader, flvTag, type NmsPacket } from './nms-rtmp.ts';
+
+/** What the RTMP ingest needs of a session (implemented by core's Session). */
+export interface RtmpIngestSession {
+  readonly info: { readonly sessionId: string };
+  push(chunk: Buffer): void;
+  end(): Promise<void>;
+  on(event: 'pause' | 'resume' | 'ended', listener: () => void): unknown;
+  on(event: 'fatal', listener: (err: Error) => void): unknown;
+}
+
+export interface RtmpConnectionOptions {
+  /** The RTMP application publishers use: `rtmp://host:port/<app>/<stream>`. */
+  readonly app: string;
+  /** Opens the session; throws `DR_ERR_INGEST_STREAM_BUSY` when the name is taken. */
+  readonly openSession: (request: PublishRequest) => Promise<RtmpIngestSession>;
+  /** Whether a stream name already has a publisher, asked before "publish started" is answered. */
+  readonly streamBusy: (stream: string) => boolean;
+  /** A publisher sending nothing for this long is gone (a power cut sends no FIN), ms. */
+  readonly idleTimeoutMs: number;
+  /** Time from `publish` to the first video message, ms. */
+  readonly firstVideoTimeoutMs: number;
+  /** Largest media buffered before the session opens, bytes. */
+  readonly maxPendingBytes: number;
+  readonly log: Logger;
+}
+
+/**
+ * One RTMP connection: node-media-server's protocol state machine parses the handshake, chunks and
+ * commands; this class decides. `publish` is checked (application, stream name, name free) before
+ * "NetStream.Publish.Start" is sent; `play` is refused (viewers watch DASH). The session opens at the
+ * first video message, when the codecs are known, and receives FLV: the header, then one tag per
+ * audio, video and metadata message, as they come. Backpressure pauses the socket (TCP flow control
+ * slows the publisher); silence longer than `idleTimeoutMs` ends it.
+ */
+export class RtmpConnection {
+  private readonly rtmp = createRtmpProtocol();
+  private stream: string | undefined;
+  private state: 'connecting' | 'waiting-video' | 'opening' | 'live' | 'closed' = 'connecting';
+  private session: RtmpIngestSession | undefined;
+  /** FLV tags received before the session opened, in order. */
+  private readonly pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private audio: AudioCodec = 'unknown';
+  private sawAudioTag = false;
+  private client: string | undefined;
+  private firstVideoTimer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: RtmpConnectionOptions,
+  ) {
+    this.log = opts.log;
+    this.rtmp.onOutputCallback = (buffer) => {
+      if (!socket.destroyed) socket.write(buffer);
+    };
+    this.rtmp.onConnectCallback = () => {};
+    this.rtmp.onPushCallback = () => {};
+    this.rtmp.onPlayCallback = () => {};
+    this.rtmp.onPublish = (invoke) => this.onPublish(invoke.streamName);
+    this.rtmp.onPlay = () => {
+      this.rtmp.streamId = this.rtmp.parserPacket.header.stream_id;
+      this.refuse(createError('DR_ERR_RTMP_PLAY'), 'NetStream.Play.Failed');
+    };
+    this.rtmp.onPacketCallback = (packet) => this.onPacket(packet);
+    socket.setNoDelay(true);
+    socket.setTimeout(opts.idleTimeoutMs, () => {
+      this.log.warn(
+        { stream: this.stream },
+        `RTMP publisher silent for ${opts.idleTimeoutMs} ms: disconnected`,
+      );
+      socket.destroy();
+    });
+    socket.on('data', (data) => this.onData(data));
+    socket.on('error', (err) =>
+      this.log.info({ err: err.message, stream: this.stream }, 'RTMP socket error'),
+    );
+    socket.on('close', () => this.onClose());
+  }
+
+  private onData(data: Buffer): void {
+    if (this.state === 'closed') return;
+    let problem: string | null;
+    try {
+      problem = this.rtmp.parserData(data);
+    } catch (err) {
+      problem = err instanceof Error ? err.message : String(err);
+    }
+    if (problem !== null) {
+      this.log.warn({ stream: this.stream }, createError('DR_ERR_RTMP_PROTOCOL', problem).message);
+      this.socket.destroy();
+    }
+  }
+
+  private onPublish(streamName: string): void {
+    this.rtmp.streamId = this.rtmp.parserPacket.header.stream_id;
+    if (this.state !== 'connecting') return;
+    const name = streamName.split('?')[0] ?? '';
+    const app = this.rtmp.streamApp ?? '';
+    if (app !== this.opts.app) {
+      this.refuse(createError('DR_ERR_RTMP_APP', JSON.stringify(app.slice(0, 80)), this.opts.app));
+      return;
+    }
+    if (!isValidStreamName(name)) {
+      this.refuse(createError('DR_ERR_INGEST_STREAM_NAME', JSON.stringify(name.slice(0, 80))));
+      return;
+    }
+    if (this.opts.streamBusy(name)) {
+      this.refuse(createError('DR_ERR_INGEST_STREAM_BUSY', name));
+      return;
+    }
+    this.stream = name;
+    this.rtmp.streamName = name;
+    this.state = 'waiting-video';
+    this.rtmp.respondPublish();
+    this.firstVideoTimer = setTimeout(
+      () => this.refuse(createError('DR_ERR_RTMP_NO_VIDEO', this.opts.firstVideoTimeoutMs)),
+      this.opts.firstVideoTimeoutMs,
+    );
+  }
+
+  private onPacket(packet: NmsPacket): void {
+    if (this.state !== 'waiting-video' && this.state !== 'opening' && this.state !== 'live') return;
+    const payload = packet.data.subarray(0, packet.size);
+    let tag: Buffer;
+    if (packet.codec_type === flvTagScript) {
+      const script = decodeScriptData(payload);
+      if (script?.cmd === '@setDataFrame' || script?.cmd === 'onMetaData') {
+        if (this.state === 'waiting-video') this.audio = audioCodecOfMetadata(script.data);
+        if (typeof script.data.encoder === 'string') this.client = script.data.encoder;
+      }
+      const body = scriptTagForFile(payload);
+      tag = flvTag({ ...packet, data: body, size: body.length });
+    } else if (packet.codec_type === flvTagAudio || packet.codec_type === flvTagVideo) {
+      tag = flvTag(packet);
+    } else {
+      return;
+    }
+    if (this.state === 'live' && this.session) {
+      this.session.push(tag);
+      return;
+    }
+    this.pending.push(tag);
+    this.pendingBytes += tag.length;
+    if (this.pendingBytes > this.opts.maxPendingBytes) {
+      this.refuse(createError('DR_ERR_RTMP_NO_VIDEO', this.opts.firstVideoTimeoutMs));
+      return;
+    }
+    if (packet.codec_type === flvTagAudio && !this.sawAudioTag) {
+      this.sawAudioTag = true;
+      this.audio = audioCodecOfTag(payload);
+    }
+    if (packet.codec_type === flvTagVideo && this.state === 'waiting-video') {
+      void this.open(videoCodecOfTag(payload));
+    }
+  }
+
+  private async open(video: PublishRequest['media']['video']): Promise<void> {
+    clearTimeout(this.firstVideoTimer);
+    const stream = this.stream;
+    if (!stream) return;
+    this.state = 'opening';
+    // Until the session exists, bytes wait in the kernel rather than in `pending`.
+    this.socket.pause();
+    let session: RtmpIngestSession;
+    try {
+      session = await this.opts.openSession({
+        stream,
+        protocol: 'rtmp',
+        media: { container: 'flv', video, audio: this.audio },
+        // The camera or encoder chooses its GOP: H.264 is copied and segments follow its keyframes.
+        keyframesFromSource: true,
+        client: this.client,
+      });
+    } catch (err) {
+      const e = toDashrelayError(err, 'DR_ERR_SESSION_START');
+      if (e !== err) this.log.error({ err, stream }, 'could not open an RTMP session');
+      this.refuse(e);
+      return;
+    }
+    if (this.state !== 'opening') {
+      void session.end();
+      return;
+    }
+    this.session = session;
+    this.state = 'live';
+    session.on('pause', () => this.socket.pause());
+    session.on('resume', () => this.socket.resume());
+    session.on('fatal', (err) => this.refuse(toDashrelayError(err)));
+    session.on('ended', () => {
+      if (this.state === 'live') this.socket.end();
+    });
+    this.log.info(
+      { stream, client: this.client, remoteAddress: this.socket.remoteAddress, video, audio: this.audio },
+      'RTMP publisher connected',
+    );
+    session.push(flvHeader(this.audio !== 'none', true));
+    for (const tag of this.pending.splice(0)) session.push(tag);
+    this.pendingBytes = 0;
+    this.socket.resume();
+  }
+
+  /** Tells the publisher why (an onStatus error), then closes. */
+  private refuse(err: DashrelayError, code = publishStatusCode(err)): void {
+    if (this.state === 'closed') return;
+    this.log.warn({ stream: this.stream, code: err.code }, `RTMP publisher refused: ${err.message}`);
+    if (!this.socket.destroyed)
+      this.rtmp.sendStatusMessage(this.rtmp.streamId ?? 0, 'error', code, err.message);
+    this.close();
+    // end() flushes the status message; a peer that does not close its side is cut 1 s later.
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.firstVideoTimer);
+    this.pending.length = 0;
+    const session = this.session;
+    this.session = undefined;
+    if (session) void session.end();
+  }
+
+  private onClose(): void {
+    if (this.session) this.log.info({ stream: this.stream }, 'RTMP publisher disconnected');
+    this.close();
+  }
+}
+
+/** onStatus codes publishers (OBS, ffmpeg) show: a name problem, or anything else. */
+function publishStatusCode(err: DashrelayError): string {
+  return err.code === 'DR_ERR_INGEST_STREAM_NAME' || err.code === 'DR_ERR_INGEST_STREAM_BUSY'
+    ? 'NetStream.Publish.BadName'
+    : 'NetStream.Publish.Rejected';
+}
