@@ -50,6 +50,10 @@ import {
 
 const params = new URLSearchParams(location.search);
 const TIMESLICE_MS = clampInt(params.get('timeslice'), DEFAULT_TIMESLICE_MS, 10, 10_000);
+/** `?container=mp4|webm` forces the recording container; by default WebM when it can carry H.264. */
+const CONTAINER = /** @type {'auto' | 'mp4' | 'webm'} */ (
+  ['mp4', 'webm'].includes(params.get('container') ?? '') ? params.get('container') : 'auto'
+);
 
 /** @type {CaptureHook} */
 const hook = {
@@ -258,7 +262,7 @@ async function start() {
   /** @type {Promise<string>} */
   let mimeType;
   try {
-    ({ recorder, mimeType } = createRecorder(stream));
+    ({ recorder, mimeType } = createRecorder(stream, CONTAINER));
   } catch (err) {
     return fail('This browser cannot record the camera', messageOf(err), 'Try a current Chrome or Edge.');
   }

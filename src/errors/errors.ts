@@ -31,11 +31,12 @@ export const errorCatalogue = {
     closeCode: 4002,
   },
   DR_ERR_INGEST_NOT_MEDIA: {
-    message: 'The first media bytes are not a WebM/Matroska (EBML) header; send MediaRecorder WebM chunks',
+    message:
+      'The first media bytes are not the header the mimeType announced (WebM/Matroska EBML, or an MP4 ftyp box); send the MediaRecorder chunks unchanged, from the first',
     closeCode: 4004,
   },
   DR_ERR_INGEST_UNSUPPORTED_MIME: {
-    message: 'Unsupported mimeType %s: send video/webm or video/x-matroska',
+    message: 'Unsupported mimeType %s: send video/webm, video/x-matroska or video/mp4',
     closeCode: 4005,
   },
   DR_ERR_INGEST_STREAM_BUSY: {

@@ -25,19 +25,27 @@ export const KEYFRAME_MS = 1000;
 
 /**
  * H.264 first: the server can copy it into DASH segments without re-encoding (cheaper, less delay).
- * VP8/VP9 still work, the server transcodes them.
+ * WebM where the browser offers H.264 in it (Chrome, Edge); else MP4 (Safari records only MP4, with
+ * AAC or Opus sound); else VP8/VP9 in WebM (Firefox), which the server transcodes. MP4 costs latency:
+ * Chrome's MP4 recorder writes a fragment per keyframe (~1 s), its WebM one a block per frame.
  * @param {boolean} withAudio
+ * @param {'auto' | 'mp4' | 'webm'} [container] `mp4` or `webm` forces the container (`?container=`)
  * @returns {string} `''` when the browser supports none: let it pick its default
  */
-export function pickMimeType(withAudio) {
-  const candidates = withAudio
-    ? [
-        'video/webm;codecs=h264,opus',
-        'video/webm;codecs=vp8,opus',
-        'video/webm;codecs=vp9,opus',
-        'video/webm',
-      ]
-    : ['video/webm;codecs=h264', 'video/webm;codecs=vp8', 'video/webm;codecs=vp9', 'video/webm'];
+export function pickMimeType(withAudio, container = 'auto') {
+  const webmH264 = withAudio ? ['video/webm;codecs=h264,opus'] : ['video/webm;codecs=h264'];
+  const mp4 = withAudio
+    ? ['video/mp4;codecs=avc1,mp4a.40.2', 'video/mp4;codecs=avc1,opus', 'video/mp4']
+    : ['video/mp4;codecs=avc1', 'video/mp4'];
+  const webmOther = withAudio
+    ? ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm']
+    : ['video/webm;codecs=vp8', 'video/webm;codecs=vp9', 'video/webm'];
+  const candidates =
+    container === 'mp4'
+      ? mp4
+      : container === 'webm'
+        ? [...webmH264, ...webmOther]
+        : [...webmH264, ...mp4, ...webmOther];
   return candidates.find((t) => MediaRecorder.isTypeSupported(t)) ?? '';
 }
 
@@ -68,11 +76,12 @@ function realMimeType(stream, options) {
  * A recorder for `stream`, not started: recording starts only once the server is ready, so the first
  * bytes it sees are the EBML header. `mimeType` is found out meanwhile (see realMimeType).
  * @param {MediaStream} stream
+ * @param {'auto' | 'mp4' | 'webm'} [container] see pickMimeType
  * @returns {{ recorder: MediaRecorder, mimeType: Promise<string> }}
  * @throws {Error} when the browser cannot record this stream
  */
-export function createRecorder(stream) {
-  const requested = pickMimeType(stream.getAudioTracks().length > 0);
+export function createRecorder(stream, container = 'auto') {
+  const requested = pickMimeType(stream.getAudioTracks().length > 0, container);
   /** @type {RecorderOptions} */
   const options = { videoKeyFrameIntervalDuration: KEYFRAME_MS, ...(requested && { mimeType: requested }) };
   const recorder = new MediaRecorder(stream, options);

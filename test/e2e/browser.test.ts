@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../_browser.ts';
-import { eventually, sleep, startServer, type TestServer } from '../_setup.ts';
+import { eventually, ffmpeg, sleep, startServer, type TestServer } from '../_setup.ts';
 
 /** Counts frames the <video> element presents (requestVideoFrameCallback) and hashes its pixels. */
 async function sampleVideo(page: Page) {
@@ -104,5 +105,107 @@ describe('end to end in headless Chromium: capture page → server → viewer pa
     expect(errors).toEqual([]);
     await capture.close();
     await viewer.close();
+  });
+
+  it("records MP4 (Chromium's video/mp4 MediaRecorder, as Safari must) and plays it on the viewer page", {
+    timeout: 90_000,
+  }, async () => {
+    const capture = await browser.newPage();
+    const errors: string[] = [];
+    capture.on('pageerror', (e) => errors.push(`capture: ${e.message}`));
+    await capture.goto(
+      `${t.url}/capture.html?stream=e2e-mp4&autostart=1&audio=1&width=640&height=360&fps=30&container=mp4`,
+    );
+    await capture.waitForFunction(
+      () =>
+        (window as unknown as { dashrelayCapture?: { state: string } }).dashrelayCapture?.state === 'live',
+      undefined,
+      { timeout: 30_000 },
+    );
+    const session = await eventually(() => t.server.registry.get('e2e-mp4'), 10_000, 'server session');
+    expect(session.info.mimeType).toMatch(/^video\/mp4;codecs=avc1/);
+    expect(session.info.media.container).toBe('mp4');
+    // The page says what it sends.
+    expect(await capture.textContent('#mime')).toMatch(/^video\/mp4/);
+
+    const viewer = await browser.newPage();
+    viewer.on('pageerror', (e) => errors.push(`viewer: ${e.message}`));
+    await viewer.goto(`${t.url}/viewer.html?stream=e2e-mp4`);
+    await viewer.waitForFunction(
+      () => {
+        const v = document.querySelector('video') as HTMLVideoElement | null;
+        return v !== null && v.readyState >= 2 && v.currentTime > 0 && !v.paused;
+      },
+      undefined,
+      { timeout: 45_000 },
+    );
+    const first = await sampleVideo(viewer);
+    await sleep(8000);
+    const last = await sampleVideo(viewer);
+    expect(last.width).toBe(640);
+    expect(last.currentTime - first.currentTime).toBeGreaterThanOrEqual(7);
+    expect(last.presented - first.presented).toBeGreaterThan(150);
+    expect(errors).toEqual([]);
+    await capture.close();
+    await viewer.close();
+    // The archive is the MP4 the recorder wrote.
+    await eventually(
+      () => t.server.registry.get('e2e-mp4') === undefined || undefined,
+      20_000,
+      'session end',
+    );
+    const { readdir } = await import('node:fs/promises');
+    expect(await readdir(`${t.outputDir}/e2e-mp4/archive`)).toEqual([expect.stringMatching(/\.mp4$/)]);
+  });
+
+  it('plays an RTMP push (OBS-like x264 + AAC, 2 s keyframes) on the viewer page with dash.js', {
+    timeout: 90_000,
+  }, async () => {
+    const obs = spawn(
+      (await ffmpeg()).path,
+      [
+        ...[
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-re',
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=size=640x360:rate=30',
+        ],
+        ...['-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-c:v', 'libx264'],
+        ...['-preset', 'veryfast', '-b:v', '1500k', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac'],
+        ...['-b:a', '160k', '-ar', '48000', '-f', 'flv', `${t.server.rtmpUrl}/obs`],
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      const viewer = await browser.newPage();
+      const errors: string[] = [];
+      viewer.on('pageerror', (e) => errors.push(e.message));
+      // Opened before the publisher is live: the page waits for the stream, then plays.
+      await viewer.goto(`${t.url}/viewer.html?stream=obs`);
+      await viewer.waitForFunction(
+        () => {
+          const v = document.querySelector('video') as HTMLVideoElement | null;
+          return v !== null && v.readyState >= 2 && v.currentTime > 0 && !v.paused;
+        },
+        undefined,
+        { timeout: 45_000 },
+      );
+      const first = await sampleVideo(viewer);
+      await sleep(8000);
+      const last = await sampleVideo(viewer);
+      expect(last.width).toBe(640);
+      expect(last.currentTime - first.currentTime).toBeGreaterThanOrEqual(7);
+      expect(last.presented - first.presented).toBeGreaterThan(150);
+      if (process.env.SCREENSHOT_DIR)
+        await viewer.screenshot({ path: `${process.env.SCREENSHOT_DIR}/viewer-rtmp.png` });
+      expect(errors).toEqual([]);
+      await viewer.close();
+    } finally {
+      obs.kill('SIGKILL');
+    }
   });
 });

@@ -37,8 +37,8 @@ describe('ingest refuses bad input with clear errors and leaves other streams al
     ['text that is not JSON', 'hello?', 4000, 'DR_ERR_INGEST_BAD_MESSAGE'],
     ['a hello without mimeType', JSON.stringify({ type: 'hello' }), 4000, 'DR_ERR_INGEST_BAD_MESSAGE'],
     [
-      'an MP4 mimeType',
-      JSON.stringify({ type: 'hello', mimeType: 'video/mp4' }),
+      'a QuickTime mimeType',
+      JSON.stringify({ type: 'hello', mimeType: 'video/quicktime' }),
       4005,
       'DR_ERR_INGEST_UNSUPPORTED_MIME',
     ],

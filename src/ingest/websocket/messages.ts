@@ -58,3 +58,8 @@ export function parseControlMessage(text: string): { hello: HelloMessage } | { e
 export function startsWithEbmlHeader(chunk: Buffer): boolean {
   return chunk.length >= 4 && chunk.readUInt32BE(0) === 0x1a45dfa3;
 }
+
+/** Whether the bytes start like an MP4 file: a box of type `ftyp` (ISO/IEC 14496-12 §4.3). Needs 8 bytes. */
+export function startsWithFtyp(chunk: Buffer): boolean {
+  return chunk.length >= 8 && chunk.toString('latin1', 4, 8) === 'ftyp';
+}

@@ -1,18 +1,24 @@
 import type { AudioCodec, Container, MediaDescription, VideoCodec } from '../../contracts/media.ts';
 
 /** Video containers accepted at ingest (audio-only streams are not relayed: there is no picture to package). */
-export const acceptedContainerTypes = ['video/webm', 'video/x-matroska', 'video/matroska'] as const;
+export const acceptedContainerTypes = [
+  'video/webm',
+  'video/x-matroska',
+  'video/matroska',
+  'video/mp4',
+] as const;
 
 /**
- * Reads a MediaRecorder-style mimeType (`video/x-matroska;codecs=avc1,opus`, `video/webm;codecs=vp8,opus`;
- * RFC 6381 `codecs` parameter). Without a `codecs` parameter both tracks are `unknown` (ffmpeg then probes).
- * @returns `undefined` when the container is not WebM/Matroska.
+ * Reads a MediaRecorder-style mimeType (`video/x-matroska;codecs=avc1,opus`, `video/webm;codecs=vp8,opus`,
+ * `video/mp4;codecs=avc1,opus` from Safari or Chrome's MP4 recorder; RFC 6381 `codecs` parameter).
+ * Without a `codecs` parameter both tracks are `unknown` (ffmpeg then probes).
+ * @returns `undefined` when the container is not WebM/Matroska or MP4.
  */
 export function describeMimeType(mimeType: string): MediaDescription | undefined {
   const [typePart = '', ...params] = mimeType.split(';').map((s) => s.trim());
   const type = typePart.toLowerCase();
   if (!(acceptedContainerTypes as readonly string[]).includes(type)) return undefined;
-  const container: Container = type.endsWith('webm') ? 'webm' : 'matroska';
+  const container: Container = type === 'video/mp4' ? 'mp4' : type.endsWith('webm') ? 'webm' : 'matroska';
   const codecsParam = params.find((p) => p.toLowerCase().startsWith('codecs='));
   if (!codecsParam) return { container, video: 'unknown', audio: 'unknown' };
   const codecs = codecsParam

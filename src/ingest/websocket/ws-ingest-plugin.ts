@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import type { PublishRequest } from '../../contracts/sink.ts';
 import { createError, DashrelayError, type ErrorCode, toDashrelayError } from '../../errors/errors.ts';
 import { isValidStreamName } from '../../util/stream-name.ts';
-import { parseControlMessage, type ServerMessage, startsWithEbmlHeader } from './messages.ts';
+import { parseControlMessage, type ServerMessage, startsWithEbmlHeader, startsWithFtyp } from './messages.ts';
 import { describeMimeType } from './mime-type.ts';
 
 /** What ingest needs of a session (implemented by core's Session). */
@@ -48,8 +48,9 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
     let opening = false;
     /** Media frames that arrived in the same read as the hello, before the session existed. */
     const pending: Buffer[] = [];
-    /** Bytes before the EBML header could be checked; `undefined` once it was. */
+    /** Bytes before the container's header could be checked; `undefined` once it was. */
     let head: Buffer | undefined = Buffer.alloc(0);
+    let container: PublishRequest['media']['container'] = 'webm';
     let statusTimer: NodeJS.Timeout | undefined;
     const helloTimer = setTimeout(
       () => fail(socket, createError('DR_ERR_INGEST_NO_HELLO')),
@@ -69,6 +70,7 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
           );
         }
         clearTimeout(helloTimer);
+        container = media.container;
         opening = true;
         socket.pause(); // media bytes that race the session's creation wait in the kernel, in order
         const { mimeType, keyframeIntervalMs, width, height, fps, client } = parsed.hello;
@@ -94,10 +96,12 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
 
     function pushMedia(s: IngestSession, chunk: Buffer): void {
       if (head !== undefined) {
-        // Chrome's first MediaRecorder blob can be a single byte: judge the header on 4 bytes, however split.
+        // Chrome's first MediaRecorder blob can be a single byte: judge the header on 4 (EBML) or 8
+        // (an MP4 box header) bytes, however split.
         head = Buffer.concat([head, chunk]);
-        if (head.length < 4) return;
-        if (!startsWithEbmlHeader(head)) {
+        const mp4 = container === 'mp4';
+        if (head.length < (mp4 ? 8 : 4)) return;
+        if (!(mp4 ? startsWithFtyp(head) : startsWithEbmlHeader(head))) {
           fail(socket, createError('DR_ERR_INGEST_NOT_MEDIA'));
           return;
         }

@@ -22,8 +22,16 @@ describe('describeMimeType', () => {
     expect(describeMimeType(mimeType)).toEqual(expected);
   });
 
-  it.each(['video/mp4', 'video/mp4;codecs=avc1', 'application/octet-stream', '', 'webm'])(
-    '%j → undefined (not WebM/Matroska)',
+  it.each([
+    ['video/mp4;codecs=avc1,opus', { container: 'mp4', video: 'h264', audio: 'opus' }],
+    ['video/mp4;codecs=avc1.42E01E,mp4a.40.2', { container: 'mp4', video: 'h264', audio: 'aac' }],
+    ['video/mp4', { container: 'mp4', video: 'unknown', audio: 'unknown' }],
+  ])('%s → %o (Safari, Chrome MP4 recording)', (mimeType, expected) => {
+    expect(describeMimeType(mimeType)).toEqual(expected);
+  });
+
+  it.each(['video/quicktime', 'application/octet-stream', '', 'webm'])(
+    '%j → undefined (not WebM/Matroska or MP4)',
     (mimeType) => {
       expect(describeMimeType(mimeType)).toBeUndefined();
     },
