@@ -255,6 +255,9 @@ describe('RTMP ingest with real ffmpeg publishers', () => {
         name: stream,
         packager: 'running',
         codecs: { video: 'h264', audio: p.audio ? 'aac' : 'none' },
+        // From the publisher's onMetaData.
+        width: 800,
+        height: 600,
       });
       await eventually(
         () => frames.filter((f) => f.stream === stream).length >= 5 || undefined,

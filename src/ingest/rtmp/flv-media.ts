@@ -29,6 +29,27 @@ export function audioCodecOfMetadata(data: Record<string, unknown>): AudioCodec 
   return id === 10 || id === 'mp4a' ? 'aac' : 'unknown';
 }
 
+/**
+ * Picture size (px) and frame rate (frames/s) from onMetaData's `width`, `height`, `framerate`
+ * (Adobe FLV spec, onMetaData); a key that is missing, zero or not a finite number is left out.
+ */
+export function pictureOfMetadata(data: Record<string, unknown>): {
+  width?: number;
+  height?: number;
+  fps?: number;
+} {
+  const positive = (v: unknown): number | undefined =>
+    typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
+  const width = positive(data.width);
+  const height = positive(data.height);
+  const fps = positive(data.framerate) ?? positive(data.videoframerate);
+  return {
+    ...(width ? { width: Math.round(width) } : {}),
+    ...(height ? { height: Math.round(height) } : {}),
+    ...(fps ? { fps } : {}),
+  };
+}
+
 /** The AMF0 string `@setDataFrame` (type 2, length 13) that RTMP puts before a stream's onMetaData. */
 const setDataFrame = Buffer.from([0x02, 0x00, 0x0d, ...Buffer.from('@setDataFrame', 'latin1')]);
 

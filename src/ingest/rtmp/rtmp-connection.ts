@@ -10,6 +10,7 @@ import {
   flvTagAudio,
   flvTagScript,
   flvTagVideo,
+  pictureOfMetadata,
   scriptTagForFile,
   videoCodecOfTag,
 } from './flv-media.ts';
@@ -56,6 +57,8 @@ export class RtmpConnection {
   /** FLV tags received before the session opened, in order. */
   private readonly pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Size and frame rate from onMetaData, for the API and the viewer page. */
+  private picture: { width?: number; height?: number; fps?: number } = {};
   private audio: AudioCodec = 'unknown';
   private sawAudioTag = false;
   private client: string | undefined;
@@ -142,7 +145,10 @@ export class RtmpConnection {
     if (packet.codec_type === flvTagScript) {
       const script = decodeScriptData(payload);
       if (script?.cmd === '@setDataFrame' || script?.cmd === 'onMetaData') {
-        if (this.state === 'waiting-video') this.audio = audioCodecOfMetadata(script.data);
+        if (this.state === 'waiting-video') {
+          this.audio = audioCodecOfMetadata(script.data);
+          this.picture = pictureOfMetadata(script.data);
+        }
         if (typeof script.data.encoder === 'string') this.client = script.data.encoder;
       }
       const body = scriptTagForFile(payload);
@@ -186,6 +192,7 @@ export class RtmpConnection {
         media: { container: 'flv', video, audio: this.audio },
         // The camera or encoder chooses its GOP: H.264 is copied and segments follow its keyframes.
         keyframesFromSource: true,
+        ...this.picture,
         client: this.client,
       });
     } catch (err) {
