@@ -1,3 +1,5 @@
+import type { RestreamTargetInfo } from '../contracts/restream.ts';
+
 /** A live stream as `GET /api/streams` reports it (docs/protocol.md). */
 export interface StreamInfo {
   readonly name: string;
@@ -34,6 +36,8 @@ export interface StreamInfo {
     /** For streams with sound (Chromium needs more audio buffered to play without stalls). */
     readonly playerLiveDelayWithAudioMs: number;
   };
+  /** Push targets and their state (`GET /api/streams/:stream/restream` lists them also when not live). */
+  readonly restream: readonly RestreamTargetInfo[];
   readonly viewerUrl: string;
   readonly manifestUrl: string;
 }

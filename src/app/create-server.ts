@@ -15,6 +15,8 @@ import { RtmpIngest } from '../ingest/rtmp/rtmp-server.ts';
 import { closeAllPublishers, wsIngestPlugin } from '../ingest/websocket/ws-ingest-plugin.ts';
 import { originPlugin } from '../origin/origin-plugin.ts';
 import { PutReceiver } from '../packager/ffmpeg/put-receiver.ts';
+import { restreamApiPlugin } from '../restream/restream-api-plugin.ts';
+import { Restreamer } from '../restream/restreamer.ts';
 import { defaultAnalyzers } from './default-analyzers.ts';
 import { type LiveStream, toStreamInfo } from './live-stream.ts';
 import { Presentations } from './presentations.ts';
@@ -48,6 +50,8 @@ export interface DashrelayServer {
 export interface RelayServer extends DashrelayServer {
   readonly registry: StreamRegistry<LiveStream>;
   readonly events: EventLog;
+  /** Every stream's push targets (`restream.targets` and the API). */
+  readonly restreamer: Restreamer;
   /** What a live session owns (packager, archive, analysis, live store), once set up. */
   live(stream: string): LiveStream | undefined;
 }
@@ -102,6 +106,26 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     }),
   );
   const live = (stream: string): LiveStream | undefined => registry.entry(stream)?.attached;
+  const restreamInput = (l: LiveStream) => ({
+    store: l.store,
+    audioExpected: l.session.info.media.audio !== 'none',
+  });
+  const restreamer = new Restreamer({
+    ffmpegPath: ffmpeg.path,
+    log: app.log.child({ component: 'restream' }),
+    maxTargetsPerStream: config.restream.maxTargetsPerStream,
+    backoff: { initialMs: config.restream.retryInitialMs, maxMs: config.restream.retryMaxMs },
+    maxBufferedBytes: config.restream.maxBufferedBytes,
+    ioTimeoutMs: config.restream.ioTimeoutMs,
+    stopTimeoutMs: config.ffmpeg.stopTimeoutMs,
+    liveInput: (stream) => {
+      const l = live(stream);
+      return l ? restreamInput(l) : undefined;
+    },
+  });
+  for (const target of config.restream.targets) restreamer.add(target, 'config');
+  registry.on('started', (e) => restreamer.sessionStarted(e.session.info.stream, restreamInput(e.attached)));
+  registry.on('ended', (s) => restreamer.sessionEnded(s.info.stream));
 
   await app.register(fastifyWebsocket, {
     options: { maxPayload: config.ingest.maxMessageBytes },
@@ -144,10 +168,11 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     heartbeatMs: config.events.sseHeartbeatMs,
     maxBufferedBytes: config.events.sseMaxBufferedBytes,
     source: {
-      list: () => registry.list().map((e) => toStreamInfo(e.attached)),
+      list: () =>
+        registry.list().map((e) => toStreamInfo(e.attached, restreamer.list(e.session.info.stream))),
       get: (stream) => {
         const l = live(stream);
-        return l ? toStreamInfo(l) : undefined;
+        return l ? toStreamInfo(l, restreamer.list(stream)) : undefined;
       },
       recentEvents: (stream) => events.recent(stream),
       subscribe: (stream, onEvent, onState) => {
@@ -155,7 +180,8 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
           if (e.stream === stream) onEvent(e);
         };
         const started = (e: { attached: LiveStream }): void => {
-          if (e.attached.session.info.stream === stream) onState(toStreamInfo(e.attached));
+          if (e.attached.session.info.stream === stream)
+            onState(toStreamInfo(e.attached, restreamer.list(stream)));
         };
         const ended = (s: { info: { stream: string } }): void => {
           if (s.info.stream === stream) onState(undefined);
@@ -171,6 +197,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
       },
     },
   });
+  await app.register(restreamApiPlugin, { restreamer });
   // dashjs's "require" export is its UMD bundle (dist/modern/umd/dash.all.min.js): served as is, no CDN.
   const dashjsFile = createRequire(import.meta.url).resolve('dashjs');
   app.get('/vendor/dash.all.min.js', (_req, reply) => {
@@ -191,6 +218,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     ffmpeg,
     registry,
     events,
+    restreamer,
     live,
     get rtmpUrl() {
       return rtmpUrl;
@@ -218,6 +246,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
         // preClose tells publishers (1001) and ends the SSE feeds; then sessions finish their last segment.
         const appClosed = app.close();
         await rtmp?.close();
+        await restreamer.close();
         await registry.closeAll();
         await appClosed;
         await receiver.close();

@@ -2,6 +2,7 @@ import type { AnalysisSink } from '../analysis/analysis-sink.ts';
 import type { StreamInfo } from '../api/stream-info.ts';
 import type { ArchiveSink } from '../archive/archive-sink.ts';
 import type { LatencyMode, LatencyProfile } from '../config/schema.ts';
+import type { RestreamTargetInfo } from '../contracts/restream.ts';
 import type { Session } from '../core/session.ts';
 import type { Presentation } from '../live/presentation.ts';
 import type { SegmentStore } from '../live/segment-store.ts';
@@ -28,7 +29,7 @@ export interface LiveStream {
 }
 
 /** The API's view of a live stream (docs/protocol.md `StreamInfo`). */
-export function toStreamInfo(live: LiveStream): StreamInfo {
+export function toStreamInfo(live: LiveStream, restream: readonly RestreamTargetInfo[] = []): StreamInfo {
   const { info } = live.session;
   return {
     name: info.stream,
@@ -54,6 +55,7 @@ export function toStreamInfo(live: LiveStream): StreamInfo {
       playerLiveDelayMs: live.latency.profile.playerLiveDelayMs,
       playerLiveDelayWithAudioMs: live.latency.profile.playerLiveDelayWithAudioMs,
     },
+    restream,
     viewerUrl: `/viewer.html?stream=${info.stream}`,
     manifestUrl: `/live/${info.stream}/manifest.mpd`,
   };

@@ -98,6 +98,8 @@ export function describeConstraint(schema: TSchema): string {
       return `a number in ${exclusiveMinimum !== undefined ? `(${exclusiveMinimum}` : `[${minimum ?? '-∞'}`}, ${maximum ?? '∞'}]`;
     case 'Boolean':
       return 'true or false';
+    case 'Array':
+      return 'a list';
     default:
       return 'a non-empty string';
   }

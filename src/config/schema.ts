@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { restreamUrlPattern } from '../contracts/restream.ts';
 
 /**
  * Every tunable of the server, in one TypeBox schema with its default, unit and meaning (the unit is
@@ -198,6 +199,58 @@ export const ConfigSchema = Type.Object(
         }),
       },
       'RTMP ingest',
+    ),
+    restream: section(
+      {
+        targets: Type.Array(
+          Type.Object(
+            {
+              stream: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+              url: Type.String({ pattern: restreamUrlPattern }),
+              name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            default: [],
+            description:
+              'push targets from the start: `[{"stream": "cam1", "url": "rtmps://…/<key>", "name": "youtube"}]`; more through the API',
+          },
+        ),
+        maxTargetsPerStream: Type.Integer({
+          minimum: 1,
+          maximum: 32,
+          default: 4,
+          description: 'push targets one stream may have (config and API together)',
+        }),
+        retryInitialMs: Type.Integer({
+          minimum: 100,
+          maximum: 60_000,
+          default: 1000,
+          description: 'delay before the first retry of a failed target, ms; doubles per failure',
+        }),
+        retryMaxMs: Type.Integer({
+          minimum: 1000,
+          maximum: 600_000,
+          default: 30_000,
+          description: 'longest delay between retries of a failed target, ms',
+        }),
+        maxBufferedBytes: Type.Integer({
+          minimum: 64 * 1024,
+          maximum: 256 * 1024 * 1024,
+          default: 8 * 1024 * 1024,
+          description:
+            'bytes waiting for a target slower than the stream before its attempt is dropped and retried from the live edge',
+        }),
+        ioTimeoutMs: Type.Integer({
+          minimum: 1000,
+          maximum: 600_000,
+          default: 10_000,
+          description:
+            'a target that accepts nothing for this long fails the attempt, ms (ffmpeg `rw_timeout`)',
+        }),
+      },
+      'restreaming to RTMP/RTMPS servers',
     ),
     latency: section(
       {

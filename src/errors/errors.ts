@@ -86,6 +86,17 @@ export const errorCatalogue = {
   DR_ERR_STREAM_NOT_FOUND: { message: 'No live stream named %s', status: 404 },
   DR_ERR_SEGMENT_NOT_FOUND: { message: 'No such segment %s', status: 404 },
   DR_ERR_API_BAD_REQUEST: { message: 'Bad request: %s', status: 400 },
+  DR_ERR_API_LOOPBACK_ONLY: {
+    message: '%s changes the server: it is accepted from this machine (loopback) only',
+    status: 403,
+  },
+  // restream
+  DR_ERR_RESTREAM_URL: {
+    message: 'A restream target must be an rtmp:// or rtmps:// URL (got %s://…)',
+    status: 400,
+  },
+  DR_ERR_RESTREAM_LIMIT: { message: 'Stream %s has %s restream targets already', status: 409 },
+  DR_ERR_RESTREAM_NOT_FOUND: { message: 'Stream %s has no restream target %s', status: 404 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,4 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
 
 export interface FfmpegExit {
   readonly code: number | null;
@@ -21,6 +22,11 @@ export interface FfmpegProcessOptions {
   readonly onExit: (exit: FfmpegExit) => void;
   /** Grace after stdin ends before SIGTERM, then SIGKILL, ms. Default 5000. */
   readonly stopTimeoutMs?: number;
+  /**
+   * Input pipes besides stdin, at file descriptors 3, 4, … (ffmpeg reads them as `-i pipe:3`): a
+   * second input, such as an audio track that comes separately. Default 0.
+   */
+  readonly extraInputPipes?: number;
 }
 
 /**
@@ -34,13 +40,20 @@ export class FfmpegProcess {
   private stderrTail = '';
   private requested = false;
   private readonly drainCallbacks: (() => void)[] = [];
+  private readonly extraPipes: Writable[];
   alive = true;
 
   constructor(private readonly opts: FfmpegProcessOptions) {
-    this.child = spawn(opts.ffmpegPath, opts.args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdin.on('error', () => {
-      /* EPIPE after ffmpeg exits: reported through onExit instead */
-    });
+    const extra = opts.extraInputPipes ?? 0;
+    const stdio: 'pipe'[] = Array.from({ length: 3 + extra }, () => 'pipe');
+    // With extra pipes Node's typings lose stdin/stdout/stderr's non-null types; they are pipes all the same.
+    this.child = spawn(opts.ffmpegPath, opts.args, { stdio }) as ChildProcessWithoutNullStreams;
+    this.extraPipes = this.child.stdio.slice(3) as Writable[];
+    for (const input of [this.child.stdin, ...this.extraPipes]) {
+      input.on('error', () => {
+        /* EPIPE after ffmpeg exits: reported through onExit instead */
+      });
+    }
     const onStdout = opts.onStdout;
     if (onStdout) this.child.stdout.on('data', (chunk: Buffer) => onStdout(chunk));
     else this.child.stdout.resume();
@@ -73,9 +86,17 @@ export class FfmpegProcess {
     return this.child.pid;
   }
 
-  /** Bytes written to stdin that ffmpeg has not read yet. */
+  /** Bytes written to stdin (and the extra input pipes) that ffmpeg has not read yet. */
   get pendingBytes(): number {
-    return this.child.stdin.writableLength;
+    return this.extraPipes.reduce((sum, p) => sum + p.writableLength, this.child.stdin.writableLength);
+  }
+
+  /**
+   * The input at file descriptor `fd` (0 for stdin, 3… for `extraInputPipes`); undefined for one
+   * that does not exist. Writes after exit are discarded.
+   */
+  input(fd: number): Writable | undefined {
+    return fd === 0 ? this.child.stdin : this.extraPipes[fd - 3];
   }
 
   write(chunk: Buffer): boolean {
@@ -96,6 +117,7 @@ export class FfmpegProcess {
     this.requested = true;
     if (!this.alive) return;
     this.child.stdin.end();
+    for (const p of this.extraPipes) p.end();
     const grace = this.opts.stopTimeoutMs ?? 5000;
     const term = setTimeout(() => this.child.kill('SIGTERM'), grace);
     const kill = setTimeout(() => this.child.kill('SIGKILL'), grace + 2000);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 /**
  * The direction of imports between `src/` folders (docs/architecture.md). Leaves import only leaves;
  * the stream core knows no protocol, packager or server; adapters (each ingest protocol, each
- * packager, the origin, archive, analysis and API) never import each other or the core; only the
+ * packager, the origin, archive, analysis, restream and API) never import each other or the core; only the
  * composition root (`app/`) and the entry points wire them together.
  */
 const leaves = ['util', 'errors', 'config', 'contracts'];
@@ -14,7 +14,7 @@ const allowed: Record<string, readonly string[]> = {
   util: ['util'],
   errors: ['errors'],
   contracts: ['contracts'],
-  config: ['config', 'errors'],
+  config: ['config', 'errors', 'contracts'],
   core: [...leaves, 'core'],
   live: [...leaves, 'live'],
   media: [...leaves, 'media'],
@@ -25,6 +25,7 @@ const allowed: Record<string, readonly string[]> = {
   archive: [...shared, 'archive'],
   analysis: [...shared, 'analysis'],
   api: [...shared, 'api'],
+  restream: [...shared, 'restream'],
 };
 
 const srcDir = new URL('../../src/', import.meta.url).pathname;
