@@ -49,6 +49,12 @@ export interface ScenarioOptions {
   readonly readRate?: number;
   /** The publisher's picture, WxH (default 1280x720, as the issue that asked for the matrix measured). */
   readonly size?: string;
+  /**
+   * Publish over RTMP as a camera or OBS does (x264, keyframes where `keyframes` says) instead of
+   * `dashrelay publish`'s 1 s keyframes over WebSocket: the server copies the H.264 and segments
+   * follow its GOPs.
+   */
+  readonly camera?: { readonly rtmpUrl: string; readonly keyframes: string };
   /** Stream name (default `players-<scenario>-<sound>-<time>`). */
   readonly stream?: string;
   readonly log?: (line: string) => void;
@@ -72,6 +78,7 @@ export async function runScenario(o: ScenarioOptions): Promise<PlayerResult[]> {
     sound: o.sound,
     readRate,
     ...(o.size && { size: o.size }),
+    ...(o.camera && { camera: o.camera }),
   });
   const running: {
     def: PlayerDef;
@@ -142,6 +149,7 @@ export async function runScenario(o: ScenarioOptions): Promise<PlayerResult[]> {
         sound: o.sound,
         readRate,
         ...(o.size && { size: o.size }),
+        ...(o.camera && { camera: o.camera }),
       });
       await publisher.start();
       marks.restartMs = Date.now();

@@ -20,6 +20,11 @@ export interface PublisherOptions {
   readonly fps?: number;
   /** ffmpeg binary (default `ffmpeg` on PATH). */
   readonly ffmpegPath?: string;
+  /**
+   * Push RTMP to `<rtmpUrl>/<stream>` like a camera: x264 with keyframes only at the times of
+   * `keyframes` (an ffmpeg `-force_key_frames` value), AAC when `sound`.
+   */
+  readonly camera?: { readonly rtmpUrl: string; readonly keyframes: string } | undefined;
 }
 
 /**
@@ -68,6 +73,10 @@ export class Publisher {
   /** Connects, waits for `ready`, starts ffmpeg. */
   async start(): Promise<void> {
     const o = this.options;
+    if (o.camera) {
+      this.startCamera(o.camera);
+      return;
+    }
     const url = ingestUrl(o.serverUrl, o.stream);
     const mimeType = publishMimeType(this.publishOptions());
     const [w, h] = (o.size ?? '1280x720').split('x').map(Number);
@@ -117,6 +126,36 @@ export class Publisher {
           },
         },
       );
+    });
+  }
+
+  private startCamera(camera: { rtmpUrl: string; keyframes: string }): void {
+    const o = this.options;
+    const lavfi = (graph: string) => ['-re', '-f', 'lavfi', '-i', graph];
+    const args = [
+      ...['-hide_banner', '-loglevel', 'error'],
+      ...lavfi(`testsrc2=size=${o.size ?? '1280x720'}:rate=${o.fps ?? 30}`),
+      ...(o.sound ? lavfi('sine=frequency=440:sample_rate=48000') : []),
+      ...['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p'],
+      // Keyframes only where asked: no GOP limit, no scene-cut keyframes.
+      ...[
+        '-g',
+        '100000',
+        '-keyint_min',
+        '100000',
+        '-sc_threshold',
+        '0',
+        '-force_key_frames',
+        camera.keyframes,
+      ],
+      ...['-b:v', '2M', ...(o.sound ? ['-c:a', 'aac', '-b:a', '96k'] : ['-an'])],
+      ...['-f', 'flv', `${camera.rtmpUrl}/${o.stream}`],
+    ];
+    const c = spawn(o.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = c;
+    this.closedPromise = new Promise((r) => c.once('close', () => r()));
+    c.stderr?.on('data', (d: Buffer) => {
+      if (this.log.length < 50) this.log.push(`ffmpeg: ${d.toString().trim()}`);
     });
   }
 

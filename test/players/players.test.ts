@@ -169,3 +169,47 @@ describe(`throttled: the publisher sends at 0.9× real time for ${throttledS} s`
     });
   }
 });
+
+/** Keyframe times of a camera whose GOPs vary (2, 3.5, 1.5, 3, 2.5 s, repeated), for -force_key_frames. */
+function irregularKeyframes(totalS: number): string {
+  const gops = [2, 3.5, 1.5, 3, 2.5];
+  const times: number[] = [];
+  for (let t = 0, i = 0; t < totalS; t += gops[i++ % gops.length] ?? 2) times.push(t);
+  return times.join(',');
+}
+
+const cameras = [
+  { name: 'an IP camera with a keyframe every 4 s', keyframes: 'expr:gte(t,n_forced*4)' },
+  { name: 'a camera with irregular GOPs (1.5–3.5 s)', keyframes: irregularKeyframes(600) },
+];
+for (const camera of cameras) {
+  describe(`camera GOPs over RTMP: ${camera.name}`, () => {
+    let results: PlayerResult[] = [];
+    beforeAll(async () => {
+      results = await runScenarioRetryingAlone(
+        {
+          serverUrl: t.url,
+          scenario: 'steady',
+          sound: true,
+          size,
+          ...(browser && { browser }),
+          durationS: steadyS + 4,
+          camera: { rtmpUrl: t.server.rtmpUrl ?? '', keyframes: camera.keyframes },
+        },
+        available,
+        'mixed',
+      );
+      console.log(`camera (${camera.name}):\n${formatTable(results)}`);
+    }, 300_000);
+
+    for (const p of allPlayers) {
+      it(`${p.name} plays it without stalling at segment ends or 404s`, (ctx) => {
+        const r = resultOf(results, p.name, (note) => ctx.skip(note));
+        expect(r.startError, describeResult(r)).toBeUndefined();
+        expect(r.played, describeResult(r)).toBe(true);
+        expect(r.counts.notFound, describeResult(r)).toBeLessThanOrEqual(2);
+        expect(r.latency.medianMs, describeResult(r)).toBeLessThan(15_000);
+      });
+    }
+  });
+}
