@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { parseServerMessage } from '../../../src/cli/ingest-client.ts';
+import { IngestClient, parseServerMessage } from '../../../src/cli/ingest-client.ts';
 import { runPublish } from '../../../src/cli/publish.ts';
 
 describe('parseServerMessage', () => {
@@ -111,7 +111,7 @@ describe('runPublish against a misbehaving server', () => {
     expect(gap).toBeGreaterThan(700);
     expect(gap).toBeLessThan(2500);
     expect(errors.join('\n')).toMatch(
-      /stream "cam" is already live on the server .*retrying in 1\.\d s \(attempt 1\)/,
+      /stream "cam" is already live on the server .*retrying in [01]\.\d s \(attempt 1\)/,
     );
     expect(errors.join('\n')).toMatch(/refused the stream: bad name \[DR_ERR_INGEST_STREAM_NAME\]/);
   });
@@ -140,5 +140,36 @@ describe('runPublish against a misbehaving server', () => {
     expect(errors.join('\n')).toMatch(
       /cannot reach .*ECONNREFUSED.*Is `dashrelay serve` running\?; not reconnecting/,
     );
+  });
+});
+
+describe('IngestClient silenceTimeoutMs', () => {
+  it('drops a connection whose server stopped answering (no messages, no pongs) and says so', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: false });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const { port } = wss.address() as { port: number };
+    try {
+      const closed = new Promise<number>((resolve) => {
+        const client: IngestClient = new IngestClient(
+          `ws://127.0.0.1:${port}/ingest/cam`,
+          { mimeType: 'video/x-matroska' },
+          {
+            onReady: () => undefined,
+            onClose: (code) => {
+              expect(client.silent).toBe(true);
+              resolve(code);
+            },
+            onSocketError: () => undefined,
+          },
+          { silenceTimeoutMs: 300 },
+        );
+      });
+      const started = Date.now();
+      expect(await closed).toBe(1006);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
   });
 });
