@@ -57,7 +57,7 @@ Options:
   --realtime <mode>      auto (default: yes for files and lavfi, no for devices) | yes | no
   --loop                 loop a file input forever (always on with --preset file)
   --duration <s>         stop after this many seconds
-  --no-reconnect         exit when the server cannot be reached or the connection drops
+  --no-reconnect         exit when the server cannot be reached, the connection drops or the input fails
   --status-every <s>     without a terminal: a status line every <s> seconds (default 10)
   -h, --help             show this help
 
@@ -70,7 +70,7 @@ Exit codes:
   2  a bad option (the message names it)
   3  ffmpeg is missing, does not run, or is older than 5.1 (install it, or set FFMPEG_PATH)
   4  the input cannot be opened: no such camera device or file, rpicam-vid/libcamera-vid not on PATH,
-     or the input fails before its first frame
+     or the input fails before its first frame (with --no-reconnect: whenever it fails)
   5  the server refused the stream for good (bad stream name, unsupported format)
   6  with --no-reconnect: the server could not be reached or the connection was lost
 
@@ -493,6 +493,10 @@ export async function runPublish(argv: readonly string[]): Promise<number> {
             ? 'the camera (--device) and that no other program uses it'
             : '--input and --input-format';
         report.error(`${failure}\nThe input could not be opened: check ${check}.`);
+        return finish(PublishExit.inputMissing);
+      }
+      if (!parsed.reconnect) {
+        report.error(`${failure}; not restarting it (--no-reconnect)`);
         return finish(PublishExit.inputMissing);
       }
       why = failure;
