@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -104,6 +105,49 @@ async function play(
     out.push({ codec: track?.codec ?? '', width: track?.video?.width, height: track?.video?.height });
   }
   return out;
+}
+
+/**
+ * A TCP proxy in front of the server whose `blackhole()` makes the established connections go silent
+ * both ways without closing them, as a Wi-Fi drop does; new connections still go through.
+ */
+async function blackholeProxy(target: number) {
+  const pairs: { client: Socket; upstream: Socket; dead: boolean }[] = [];
+  const server = createTcpServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    const pair = { client, upstream, dead: false };
+    pairs.push(pair);
+    client.on('data', (d) => {
+      if (!pair.dead) upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      if (!pair.dead) client.write(d);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', () => pair.dead || upstream.destroy());
+    upstream.on('close', () => pair.dead || client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as { port: number }).port,
+    blackhole(): { upstream: Socket }[] {
+      const gone = pairs.splice(0);
+      for (const p of gone) p.dead = true;
+      return gone;
+    },
+    close(): Promise<void> {
+      for (const p of pairs) {
+        p.client.destroy();
+        p.upstream.destroy();
+      }
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
 }
 
 /** A plain (non-terminal) status line: ISO time, prefix, state, uptime, bitrate, frames, reconnects. */
@@ -295,6 +339,57 @@ exec "${ffmpegPath}" -hide_banner -loglevel error -re -f lavfi -i "testsrc2=size
       expect(p.stderr).toMatch(/cannot reach ws:\/\/127\.0\.0\.1:\d+\/ingest\/again: .*ECONNREFUSED/);
     } finally {
       await server.close();
+    }
+  });
+
+  it('a network that vanishes without a close: dropped after 15 s of silence, "already live" retried, live again', {
+    timeout: 90_000,
+  }, async () => {
+    const port = Number(new URL(t.url).port);
+    const proxy = await blackholeProxy(port);
+    const url = `http://127.0.0.1:${proxy.port}`;
+    const p = start([
+      '--server',
+      url,
+      '--stream',
+      'wifi',
+      '--preset',
+      'test',
+      '--size',
+      '320x240',
+      '--no-audio',
+    ]);
+    try {
+      await play(t.url, 'wifi');
+      const sessionBefore = t.server.registry.get('wifi')?.info.sessionId;
+      const [old] = proxy.blackhole();
+      await eventually(
+        () => /no answer from the server for 15 s; retrying/.test(p.stderr) || undefined,
+        25_000,
+        'silence noticed',
+      );
+      // The server still holds the old connection (it heard no close), so the name is busy: retried.
+      await eventually(
+        () => /stream "wifi" is already live on the server/.test(p.stderr) || undefined,
+        10_000,
+        'busy',
+      );
+      expect(p.child.exitCode).toBeNull();
+      // The server's side of the dead connection finally breaks (as TCP gives up): the name is free.
+      old?.upstream.destroy();
+      await eventually(
+        () => {
+          const id = t.server.registry.get('wifi')?.info.sessionId;
+          return id !== undefined && id !== sessionBefore ? true : undefined;
+        },
+        20_000,
+        'a new session',
+      );
+      expect((await play(t.url, 'wifi'))[0]?.codec).toMatch(/^avc1/);
+      expect(p.stdout).toMatch(/reconnected to/);
+      expect(await stop(p)).toBe(0);
+    } finally {
+      await proxy.close();
     }
   });
 
