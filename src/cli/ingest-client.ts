@@ -28,6 +28,13 @@ export interface IngestClientLimits {
   readonly pauseAboveBytes?: number;
   /** Default 1 MiB. */
   readonly resumeBelowBytes?: number;
+  /** The opening handshake must finish within this, ms. Default 10 000. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * The connection counts as dead when nothing (message or pong to our pings) came back for this long,
+   * ms: a server behind a vanished network sends no close. Default 0: never.
+   */
+  readonly silenceTimeoutMs?: number;
 }
 
 /**
@@ -38,6 +45,8 @@ export interface IngestClientLimits {
 export class IngestClient {
   private readonly ws: WebSocket;
   private drainTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private lastHeardAt = Date.now();
 
   constructor(
     readonly url: string,
@@ -45,14 +54,22 @@ export class IngestClient {
     private readonly events: IngestClientEvents,
     private readonly limits: IngestClientLimits = {},
   ) {
-    this.ws = new WebSocket(url);
+    this.ws = new WebSocket(url, { handshakeTimeout: limits.connectTimeoutMs ?? 10_000 });
     this.ws.binaryType = 'nodebuffer';
-    this.ws.on('open', () => this.ws.send(JSON.stringify({ type: 'hello', ...hello })));
+    this.ws.on('open', () => {
+      this.ws.send(JSON.stringify({ type: 'hello', ...hello }));
+      this.watchLiveness();
+    });
     this.ws.on('message', (data, isBinary) => {
+      this.lastHeardAt = Date.now();
       if (!isBinary) this.dispatch(data.toString());
+    });
+    this.ws.on('pong', () => {
+      this.lastHeardAt = Date.now();
     });
     this.ws.on('close', (code, reason) => {
       clearInterval(this.drainTimer);
+      clearInterval(this.livenessTimer);
       events.onClose(code, reason.toString());
     });
     this.ws.on('error', (err) => events.onSocketError(err));
@@ -96,6 +113,32 @@ export class IngestClient {
       }, 20);
     });
   }
+
+  /** Drops the connection without a closing handshake (close code 1006 follows). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  private watchLiveness(): void {
+    const timeout = this.limits.silenceTimeoutMs ?? 0;
+    if (timeout <= 0) return;
+    this.lastHeardAt = Date.now();
+    this.livenessTimer = setInterval(
+      () => {
+        if (Date.now() - this.lastHeardAt > timeout) {
+          clearInterval(this.livenessTimer);
+          this.silent = true;
+          this.ws.terminate();
+          return;
+        }
+        if (this.open) this.ws.ping();
+      },
+      Math.max(50, Math.floor(timeout / 4)),
+    );
+  }
+
+  /** The connection was dropped because the server fell silent (see `silenceTimeoutMs`). */
+  silent = false;
 
   /** Ends the session (close 1000). */
   close(reason = 'publisher done'): void {

@@ -8,7 +8,7 @@ const mainHelp = `Usage: dashrelay <command> [options]
 
 Commands:
   serve      run the relay server (what \`npm start\` runs)
-  publish    publish any ffmpeg input (file, lavfi test source, V4L2 camera) to a server
+  publish    publish a Raspberry Pi camera, a webcam, a file or any ffmpeg input to a server, reconnecting by itself
 
 Run \`dashrelay <command> --help\` for the options of each.`;
 

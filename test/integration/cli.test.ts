@@ -175,7 +175,7 @@ describe('dashrelay CLI', () => {
       );
     });
 
-    it('fails clearly when no server listens', async () => {
+    it('with --no-reconnect: fails clearly (exit 6) when no server listens', async () => {
       const port = await freePort();
       const run = runCli([
         'publish',
@@ -187,9 +187,10 @@ describe('dashrelay CLI', () => {
         'testsrc2',
         '--input-format',
         'lavfi',
+        '--no-reconnect',
       ]);
-      expect(await run.exited).toBe(1);
-      expect(run.stderr).toMatch(/cannot reach .*Is `dashrelay serve` running\?/);
+      expect(await run.exited).toBe(6);
+      expect(run.stderr).toMatch(/cannot reach .*Is `dashrelay serve` running\?; not reconnecting/);
     });
   });
 });

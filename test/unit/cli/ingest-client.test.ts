@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { parseServerMessage } from '../../../src/cli/ingest-client.ts';
+import { IngestClient, parseServerMessage } from '../../../src/cli/ingest-client.ts';
 import { runPublish } from '../../../src/cli/publish.ts';
 
 describe('parseServerMessage', () => {
@@ -39,15 +39,21 @@ describe('runPublish against a misbehaving server', () => {
     await new Promise<void>((r) => (wss ? wss.close(() => r()) : r()));
   });
 
-  it('survives text that is not JSON, reports the error, exits 1 and removes its signal handlers', async () => {
+  it('survives text that is not JSON, reports a refusal, exits 5 and removes its signal handlers', async () => {
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((r) => wss?.once('listening', () => r()));
     const { port } = wss.address() as { port: number };
     wss.on('connection', (socket) => {
       socket.once('message', () => {
         socket.send('this is not JSON {');
-        socket.send(JSON.stringify({ type: 'error', code: 'DR_ERR_INGEST_STREAM_BUSY', message: 'busy' }));
-        socket.close(4009, 'busy');
+        socket.send(
+          JSON.stringify({
+            type: 'error',
+            code: 'DR_ERR_INGEST_UNSUPPORTED_MIME',
+            message: 'not a container',
+          }),
+        );
+        socket.close(4005, 'unsupported');
       });
     });
     const errors: string[] = [];
@@ -60,15 +66,110 @@ describe('runPublish against a misbehaving server', () => {
       `http://127.0.0.1:${port}`,
       '--stream',
       'cam',
-      '--input',
-      'testsrc2',
-      '--input-format',
-      'lavfi',
+      '--preset',
+      'test',
     ]);
 
-    expect(code).toBe(1);
+    expect(code).toBe(5);
     expect(errors.join('\n')).toMatch(/not part of the protocol/);
-    expect(errors.join('\n')).toMatch(/DR_ERR_INGEST_STREAM_BUSY/);
+    expect(errors.join('\n')).toMatch(
+      /the server refused the stream: not a container \[DR_ERR_INGEST_UNSUPPORTED_MIME\]/,
+    );
     expect({ int: process.listenerCount('SIGINT'), term: process.listenerCount('SIGTERM') }).toEqual(before);
+  });
+
+  it('retries a busy name (4009) after about a second, and stops at a bad name (4001)', async () => {
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss?.once('listening', () => r()));
+    const { port } = wss.address() as { port: number };
+    const connectedAt: number[] = [];
+    wss.on('connection', (socket) => {
+      connectedAt.push(Date.now());
+      const busy = connectedAt.length === 1;
+      socket.once('message', () => {
+        const code = busy ? 'DR_ERR_INGEST_STREAM_BUSY' : 'DR_ERR_INGEST_STREAM_NAME';
+        socket.send(JSON.stringify({ type: 'error', code, message: busy ? 'busy' : 'bad name' }));
+        socket.close(busy ? 4009 : 4001, code);
+      });
+    });
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void errors.push(args.join(' ')));
+    vi.spyOn(console, 'log').mockImplementation(() => undefined);
+
+    const code = await runPublish([
+      '--server',
+      `http://127.0.0.1:${port}`,
+      '--stream',
+      'cam',
+      '--preset',
+      'test',
+    ]);
+
+    expect(code).toBe(5);
+    expect(connectedAt).toHaveLength(2);
+    const gap = (connectedAt[1] ?? 0) - (connectedAt[0] ?? 0);
+    expect(gap).toBeGreaterThan(700);
+    expect(gap).toBeLessThan(2500);
+    expect(errors.join('\n')).toMatch(
+      /stream "cam" is already live on the server .*retrying in [01]\.\d s \(attempt 1\)/,
+    );
+    expect(errors.join('\n')).toMatch(/refused the stream: bad name \[DR_ERR_INGEST_STREAM_NAME\]/);
+  });
+
+  it('with --no-reconnect: exits 6 when no server listens', async () => {
+    wss = undefined;
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void errors.push(args.join(' ')));
+    vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const probe = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => probe.once('listening', () => r()));
+    const { port } = probe.address() as { port: number };
+    await new Promise<void>((r) => probe.close(() => r()));
+
+    const code = await runPublish([
+      '--server',
+      `http://127.0.0.1:${port}`,
+      '--stream',
+      'cam',
+      '--preset',
+      'test',
+      '--no-reconnect',
+    ]);
+
+    expect(code).toBe(6);
+    expect(errors.join('\n')).toMatch(
+      /cannot reach .*ECONNREFUSED.*Is `dashrelay serve` running\?; not reconnecting/,
+    );
+  });
+});
+
+describe('IngestClient silenceTimeoutMs', () => {
+  it('drops a connection whose server stopped answering (no messages, no pongs) and says so', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: false });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const { port } = wss.address() as { port: number };
+    try {
+      const closed = new Promise<number>((resolve) => {
+        const client: IngestClient = new IngestClient(
+          `ws://127.0.0.1:${port}/ingest/cam`,
+          { mimeType: 'video/x-matroska' },
+          {
+            onReady: () => undefined,
+            onClose: (code) => {
+              expect(client.silent).toBe(true);
+              resolve(code);
+            },
+            onSocketError: () => undefined,
+          },
+          { silenceTimeoutMs: 300 },
+        );
+      });
+      const started = Date.now();
+      expect(await closed).toBe(1006);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
   });
 });

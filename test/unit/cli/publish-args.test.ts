@@ -178,3 +178,39 @@ describe('ingestUrl', () => {
     expect(ingestUrl(server, stream)).toBe(expected);
   });
 });
+
+describe('buildPublishArgs: presets’ pieces', () => {
+  it('inputOptions go right before the first -i, after -f', () => {
+    const a = buildPublishArgs({ ...lavfi, inputOptions: ['-framerate', '15'] });
+    expect(a.slice(a.indexOf('-f'), a.indexOf('-i') + 2)).toEqual([
+      '-f',
+      'lavfi',
+      '-framerate',
+      '15',
+      '-i',
+      lavfi.input,
+    ]);
+  });
+
+  it('progressFd: -progress pipe:N once a second', () => {
+    const a = buildPublishArgs({ ...lavfi, progressFd: 3 });
+    expect(argAfter(a, '-progress')).toBe('pipe:3');
+    expect(argAfter(a, '-stats_period')).toBe('1');
+    expect(buildPublishArgs(lavfi)).not.toContain('-progress');
+  });
+
+  it('x264 without a bitrate: constant quality (no -b:v)', () => {
+    expect(buildPublishArgs({ ...lavfi, videoBitrateBps: undefined })).not.toContain('-b:v');
+  });
+
+  it('copy with a bitstream filter, and copiedCodec in the mimeType', () => {
+    const o = {
+      ...lavfi,
+      videoCodec: 'copy',
+      videoBitstreamFilter: 'setts=pts=DTS',
+      copiedCodec: 'h264',
+    } as const;
+    expect(argAfter(buildPublishArgs(o), '-bsf:v')).toBe('setts=pts=DTS');
+    expect(publishMimeType(o)).toBe('video/x-matroska;codecs=avc1');
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parsePublishArgs } from '../../../src/cli/publish.ts';
+import { parsePublishArgs, which } from '../../../src/cli/publish.ts';
+import { planPublish } from '../../../src/cli/publish-presets.ts';
 import { UsageError } from '../../../src/cli/usage-error.ts';
 
 const base = ['--stream', 'cam1', '--input', 'movie.mp4'];
@@ -13,10 +14,18 @@ function thrown(fn: () => unknown): unknown {
   throw new Error('expected an error');
 }
 
-function options(argv: string[]) {
+function parsed(argv: string[]) {
   const result = parsePublishArgs(argv);
   if (result.help) throw new Error('unexpected help');
   return result;
+}
+
+const noEnv = { which: () => undefined, exists: () => true };
+
+/** The flags as they reach ffmpeg's options, through the (preset-less) plan. */
+function options(argv: string[]) {
+  const result = parsed(argv);
+  return { ...result, options: planPublish(result.request, noEnv).options };
 }
 
 describe('parsePublishArgs', () => {
@@ -25,22 +34,72 @@ describe('parsePublishArgs', () => {
       help: false,
       server: 'http://127.0.0.1:8080',
       stream: 'cam1',
-      options: {
+      reconnect: true,
+      statusEveryMs: 10_000,
+      request: {
+        preset: undefined,
         input: 'movie.mp4',
         inputFormat: undefined,
+        device: undefined,
         audio: undefined,
         audioFormat: undefined,
+        audioBitrateBps: undefined,
         noAudio: false,
-        videoCodec: 'h264',
-        realtime: true,
+        videoCodec: undefined,
+        realtime: 'auto',
         loop: false,
         size: undefined,
         fps: undefined,
-        keyframeIntervalMs: 1000,
+        bitrateBps: undefined,
         durationS: undefined,
-        videoBitrateBps: 2_000_000,
       },
     });
+    expect(options(base).options).toEqual({
+      input: 'movie.mp4',
+      inputFormat: undefined,
+      audio: undefined,
+      audioFormat: undefined,
+      audioBitrateBps: undefined,
+      noAudio: false,
+      videoCodec: 'h264',
+      realtime: true,
+      loop: false,
+      size: undefined,
+      fps: undefined,
+      keyframeIntervalMs: 1000,
+      durationS: undefined,
+      videoBitrateBps: undefined,
+    });
+  });
+
+  it('reads the preset, device, bitrates, reconnect and status flags', () => {
+    const result = parsed([
+      '--stream',
+      'pi',
+      '--preset',
+      'rpi',
+      '--device',
+      '/dev/video2',
+      '--bitrate',
+      '256k',
+      '--audio-bitrate',
+      '24k',
+      '--no-reconnect',
+      '--status-every',
+      '2.5',
+    ]);
+    expect(result.request).toMatchObject({
+      preset: 'rpi',
+      device: '/dev/video2',
+      bitrateBps: 256_000,
+      audioBitrateBps: 24_000,
+    });
+    expect(result.reconnect).toBe(false);
+    expect(result.statusEveryMs).toBe(2500);
+  });
+
+  it('needs no --input with a preset', () => {
+    expect(parsed(['--stream', 'x', '--preset', 'test']).request.input).toBeUndefined();
   });
 
   it('reads every flag', () => {
@@ -92,7 +151,11 @@ describe('parsePublishArgs', () => {
 
   it.each([
     { argv: ['--input', 'x'], message: '--stream is required' },
-    { argv: ['--stream', 'cam1'], message: '--input is required' },
+    {
+      argv: ['--stream', 'cam1'],
+      message:
+        '--input is required (a file, a device, or a lavfi graph with --input-format lavfi), or pick a --preset',
+    },
     { argv: ['--stream', 'a/b', '--input', 'x'], message: '--stream must be 1-64' },
     { argv: ['--stream', 'my cam', '--input', 'x'], message: '(got "my cam")' },
     { argv: ['--stream', 'x'.repeat(65), '--input', 'x'], message: '--stream must be' },
@@ -109,6 +172,14 @@ describe('parsePublishArgs', () => {
     { argv: [...base, '--duration', '0'], message: '--duration must' },
     { argv: [...base, '--realtime', 'maybe'], message: '--realtime must be auto, yes or no' },
     { argv: [...base, '--server', 'not a url'], message: '--server must be a URL' },
+    {
+      argv: [...base, '--preset', 'pi'],
+      message: '--preset must be one of rpi, webcam, file, test (got "pi")',
+    },
+    { argv: [...base, '--bitrate', 'fast'], message: '--bitrate must be bits/s like 256k, 2M' },
+    { argv: [...base, '--bitrate', '0'], message: '--bitrate must be' },
+    { argv: [...base, '--audio-bitrate', '1G'], message: '--audio-bitrate must be' },
+    { argv: [...base, '--status-every', '0'], message: '--status-every must be' },
   ])('$argv → UsageError "$message"', ({ argv, message }) => {
     const err = thrown(() => parsePublishArgs(argv));
     expect(err).toBeInstanceOf(UsageError);
@@ -116,7 +187,7 @@ describe('parsePublishArgs', () => {
   });
 
   it('rejects an unknown flag', () => {
-    expect(thrown(() => parsePublishArgs([...base, '--bitrate', '1M']))).toMatchObject({
+    expect(thrown(() => parsePublishArgs([...base, '--bitrates', '1M']))).toMatchObject({
       code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION',
     });
   });
@@ -141,5 +212,13 @@ describe('parsePublishArgs', () => {
     },
   ])('realtime for $what → $expected', ({ extra, expected }) => {
     expect(options(['--stream', 'cam1', ...extra]).options.realtime).toBe(expected);
+  });
+});
+
+describe('which', () => {
+  it('finds an executable on PATH, and nothing that is not there', () => {
+    expect(which('sh', '/nonexistent:/bin:/usr/bin')).toMatch(/\/sh$/);
+    expect(which('no-such-program-here', '/bin:/usr/bin')).toBeUndefined();
+    expect(which('sh', '')).toBeUndefined();
   });
 });
