@@ -35,7 +35,6 @@ export interface RestreamTargetOptions {
 interface Attempt {
   ffmpeg: FfmpegProcess | undefined;
   feed: CmafFeed;
-  startedMs: number;
   /** Why we ended it ourselves, if we did (a target too slow). */
   error: string | undefined;
 }
@@ -51,7 +50,7 @@ export class RestreamTarget {
   private sinceMs = Date.now();
   private input: RestreamInput | undefined;
   private attempt: Attempt | undefined;
-  private readonly backoff: Backoff;
+  private backoff: Backoff;
   private retryTimer: NodeJS.Timeout | undefined;
   private nextAttemptMs: number | undefined;
   private bytesBefore = 0;
@@ -93,7 +92,7 @@ export class RestreamTarget {
     if (this.closed) return;
     this.detach();
     this.input = input;
-    this.backoff.reset();
+    this.backoff = new Backoff(this.opts.backoff);
     this.start();
   }
 
@@ -128,7 +127,6 @@ export class RestreamTarget {
     const attempt: Attempt = {
       ffmpeg: undefined,
       error: undefined,
-      startedMs: Date.now(),
       feed: new CmafFeed(input.store, {
         audioExpected: input.audioExpected,
         onStart: ({ audio }) => {
@@ -172,6 +170,7 @@ export class RestreamTarget {
           this.bytesThisAttempt = Number(m[1]);
           if (this.bytesThisAttempt > 0 && this.state === 'connecting' && this.attempt === attempt) {
             this.connects++;
+            this.backoff.connected(Date.now());
             this.lastError = null;
             this.setState('live');
             log.info({ target: this.opts.name, url: this.redactedUrl }, 'restream connected');
@@ -190,7 +189,7 @@ export class RestreamTarget {
         this.failures++;
         this.lastError =
           attempt.error ?? lastLine ?? `ffmpeg exited (code ${exit.code}, signal ${exit.signal})`;
-        this.backoff.ended(Date.now() - attempt.startedMs);
+        this.backoff.disconnected(Date.now());
         const delay = this.backoff.next();
         this.nextAttemptMs = Date.now() + delay;
         this.setState('retrying');

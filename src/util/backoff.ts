@@ -1,28 +1,29 @@
-/** Retry delays of a supervised connection (a restream target, a pulled camera, a publisher). */
+/** Retry delays of a supervised connection: a publisher (`dashrelay publish`), a restream target, a pulled camera (pure: the clock and the dice are passed in). */
 export interface BackoffOptions {
-  /** The first retry's delay, ms. Default 1000. */
-  readonly initialMs?: number | undefined;
-  /** Ceiling of the delay, ms. Default 30 000. */
-  readonly maxMs?: number | undefined;
-  /** Growth per failed attempt. Default 2. */
-  readonly factor?: number | undefined;
+  /** First delay, ms. Default 1000: a server restart or a Wi-Fi blip is back within a second or two. */
+  readonly initialMs?: number;
+  /** Upper bound of a delay, ms. Default 30 000. */
+  readonly maxMs?: number;
+  /** Each failure multiplies the delay by this. Default 2. */
+  readonly factor?: number;
   /**
-   * Fraction of each delay drawn at random, 0–1 (0.2: the delay is 80–100 % of the nominal one), so
-   * many clients that lost the same server do not come back in step. Default 0.2.
+   * Each delay is drawn from `[d × (1 − jitter), d × (1 + jitter)]` (then capped), so publishers that
+   * lost the same server do not all come back on the same millisecond. Default 0.2.
    */
-  readonly jitter?: number | undefined;
-  /** An attempt that stayed up this long resets the delay to `initialMs`, ms. Default 30 000. */
-  readonly healthyAfterMs?: number | undefined;
-  /** Random source in [0, 1), for tests. Default `Math.random`. */
-  readonly random?: (() => number) | undefined;
+  readonly jitter?: number;
+  /** A connection that stayed up this long, ms, counts as healthy: the next failure starts over. Default 30 000. */
+  readonly healthyAfterMs?: number;
+  /** `[0, 1)`; default `Math.random`. */
+  readonly random?: () => number;
 }
 
 /**
- * Exponential backoff with jitter: `next()` after each failure gives the delay before the next
- * attempt; `succeeded(upForMs)` after an attempt ends tells whether it ran long enough to start over.
+ * Exponential backoff with jitter that resets after a healthy run: `next()` is the delay before the
+ * next attempt, `connected(at)` and `disconnected(at)` (ms timestamps) tell it how long the last one lived.
  */
 export class Backoff {
   private failures = 0;
+  private connectedAt: number | undefined;
   private readonly initialMs: number;
   private readonly maxMs: number;
   private readonly factor: number;
@@ -34,29 +35,32 @@ export class Backoff {
     this.initialMs = options.initialMs ?? 1000;
     this.maxMs = options.maxMs ?? 30_000;
     this.factor = options.factor ?? 2;
-    this.jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2));
+    this.jitter = options.jitter ?? 0.2;
     this.healthyAfterMs = options.healthyAfterMs ?? 30_000;
     this.random = options.random ?? Math.random;
   }
 
-  /** Failed attempts since the last reset. */
+  /** Failed attempts since the last healthy run. */
   get attempts(): number {
     return this.failures;
   }
 
-  /** The delay before the next attempt, ms; each call counts one more failure. */
+  /** The attempt is live (the server said `ready`) at `nowMs`. */
+  connected(nowMs: number): void {
+    this.connectedAt = nowMs;
+  }
+
+  /** The attempt ended at `nowMs`; a run of at least `healthyAfterMs` clears the failure count. */
+  disconnected(nowMs: number): void {
+    if (this.connectedAt !== undefined && nowMs - this.connectedAt >= this.healthyAfterMs) this.failures = 0;
+    this.connectedAt = undefined;
+  }
+
+  /** The delay before the next attempt, ms; counts a failure. */
   next(): number {
-    const nominal = Math.min(this.maxMs, this.initialMs * this.factor ** this.failures);
+    const base = Math.min(this.maxMs, this.initialMs * this.factor ** this.failures);
     this.failures++;
-    return Math.round(nominal * (1 - this.jitter * this.random()));
-  }
-
-  /** An attempt ended after `upForMs` ms; a healthy one resets the delays. */
-  ended(upForMs: number): void {
-    if (upForMs >= this.healthyAfterMs) this.reset();
-  }
-
-  reset(): void {
-    this.failures = 0;
+    const spread = 1 + this.jitter * (2 * this.random() - 1);
+    return Math.round(Math.min(this.maxMs, base * spread));
   }
 }
