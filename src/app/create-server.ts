@@ -11,6 +11,8 @@ import { activeProfile, type Config, type ConfigInput, resolveConfig } from '../
 import { StreamRegistry } from '../core/registry.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
 import { type FfmpegBinary, locateFfmpeg } from '../ffmpeg/ffmpeg-locate.ts';
+import { PullIngest } from '../ingest/pull/pull-ingest.ts';
+import { loadSourcesFile } from '../ingest/pull/sources-file.ts';
 import { RtmpIngest } from '../ingest/rtmp/rtmp-server.ts';
 import { closeAllPublishers, wsIngestPlugin } from '../ingest/websocket/ws-ingest-plugin.ts';
 import { originPlugin } from '../origin/origin-plugin.ts';
@@ -59,12 +61,14 @@ const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
  * The composition root: the one place that wires ingest, the session tee and its sinks (packager,
  * archive, analysis, media clock), the origin, the API and the pages. Adding an ingest protocol or a
  * packager means a folder of its own and a line here.
- * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`.
+ * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`,
+ * `DR_ERR_SOURCES_READ`, `DR_ERR_SOURCES_INVALID`.
  */
 export async function createRelayServer(options: CreateServerOptions = {}): Promise<RelayServer> {
   const { analyzers, logger, ffmpeg: givenFfmpeg } = options;
   const config = resolveConfig(options.config);
   const ffmpeg = givenFfmpeg ?? (await locateFfmpeg(config.ffmpeg.path));
+  const pulledSources = config.sources.file ? await loadSourcesFile(config.sources.file) : [];
   const profile = activeProfile(config);
   const outputDir = resolve(config.outputDir);
   const events = new EventLog(config.events.history);
@@ -102,6 +106,19 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     }),
   );
   const live = (stream: string): LiveStream | undefined => registry.entry(stream)?.attached;
+  const pull =
+    pulledSources.length > 0
+      ? new PullIngest({
+          sources: pulledSources,
+          ffmpegPath: ffmpeg.path,
+          openSession: (request) => registry.open(request),
+          timeoutMs: config.sources.timeoutMs,
+          maxRetryDelayMs: config.sources.maxRetryDelayMs,
+          keyframeSeconds: profile.segmentDurationMs / 1000,
+          maxHeaderBytes: config.ingest.maxMessageBytes,
+          log: app.log.child({ component: 'pull' }),
+        })
+      : undefined;
 
   await app.register(fastifyWebsocket, {
     options: { maxPayload: config.ingest.maxMessageBytes },
@@ -139,6 +156,8 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     holdSegmentMs: Math.round(profile.segmentDurationMs * config.origin.holdSegmentRatio),
     holdStartMs: config.origin.holdStartMs,
     maxViewerBufferBytes: config.origin.maxViewerBufferBytes,
+    onViewer: pull && ((stream) => pull.demand(stream)),
+    holdOnDemandMs: config.sources.onDemandHoldMs,
   });
   await app.register(apiPlugin, {
     heartbeatMs: config.events.sseHeartbeatMs,
@@ -150,6 +169,8 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
         return l ? toStreamInfo(l) : undefined;
       },
       recentEvents: (stream) => events.recent(stream),
+      demand: (stream) => void pull?.demand(stream),
+      pulledSources: () => pull?.list() ?? [],
       subscribe: (stream, onEvent, onState) => {
         const ev = (e: { stream: string }): void => {
           if (e.stream === stream) onEvent(e);
@@ -211,6 +232,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
           throw err;
         }
       }
+      pull?.start();
       return publicBaseUrl;
     },
     close() {
@@ -218,6 +240,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
         // preClose tells publishers (1001) and ends the SSE feeds; then sessions finish their last segment.
         const appClosed = app.close();
         await rtmp?.close();
+        await pull?.close();
         await registry.closeAll();
         await appClosed;
         await receiver.close();
