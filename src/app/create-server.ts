@@ -38,7 +38,10 @@ export interface DashrelayServer {
   readonly app: FastifyInstance;
   readonly config: Readonly<Config>;
   readonly ffmpeg: FfmpegBinary;
-  /** Starts listening (HTTP, and RTMP unless `rtmp.enabled` is false); resolves to the base URL (`http://127.0.0.1:8080`). */
+  /**
+   * Starts listening (HTTP, and RTMP unless `rtmp.enabled` is false) and pulling the always-on sources of
+   * `sources.file`; resolves to the base URL (`http://127.0.0.1:8080`).
+   */
   listen(): Promise<string>;
   /** The RTMP ingest's URL prefix once listening (`rtmp://127.0.0.1:1935/live`); undefined when RTMP is off. */
   readonly rtmpUrl: string | undefined;

@@ -29,8 +29,10 @@ export interface PullIngestOptions {
  */
 export class PullIngest {
   private readonly byName = new Map<string, PullSupervisor>();
+  private readonly log: ParentLogger;
 
   constructor(opts: PullIngestOptions) {
+    this.log = opts.log;
     for (const source of opts.sources) {
       const secrets = secretsOf(source.url);
       const scheme = schemeOf(source.url);
@@ -62,6 +64,11 @@ export class PullIngest {
 
   /** Starts every always-on source. */
   start(): void {
+    const all = this.list();
+    this.log.info(
+      { sources: all.map((s) => `${s.name}${s.onDemand ? ' (on demand)' : ''} ← ${s.url}`) },
+      `pulling ${all.filter((s) => !s.onDemand).length} source(s), ${all.filter((s) => s.onDemand).length} more on demand`,
+    );
     for (const s of this.byName.values()) s.start();
   }
 
