@@ -13,28 +13,28 @@ const base: PullSource = {
 };
 const args = (source: Partial<PullSource>) =>
   buildPullArgs({ source: { ...base, ...source }, timeoutMs: 10_000, keyframeSeconds: 1 });
-const after = (list: string[], option: string) => list[list.indexOf(option) + 1];
+const optionValue = (list: string[], option: string) => list[list.indexOf(option) + 1];
 
 describe('buildPullArgs', () => {
   it('pulls RTSP over TCP with a socket timeout in µs (ffmpeg 5: -timeout, not -stimeout), copying into live Matroska on stdout', () => {
     const a = args({});
-    expect(after(a, '-rtsp_transport')).toBe('tcp');
-    expect(after(a, '-timeout')).toBe('10000000');
+    expect(optionValue(a, '-rtsp_transport')).toBe('tcp');
+    expect(optionValue(a, '-timeout')).toBe('10000000');
     expect(a).not.toContain('-stimeout');
     expect(a).toContain('-nostdin');
     expect(a.indexOf('-rtsp_transport')).toBeLessThan(a.indexOf('-i'));
-    expect(after(a, '-i')).toBe(base.url);
-    expect(after(a, '-c:v')).toBe('copy');
-    expect(after(a, '-c:a')).toBe('copy');
+    expect(optionValue(a, '-i')).toBe(base.url);
+    expect(optionValue(a, '-c:v')).toBe('copy');
+    expect(optionValue(a, '-c:a')).toBe('copy');
     expect(a.slice(-7, -1)).toEqual(['-f', 'matroska', '-live', '1', '-cluster_time_limit', '100']);
     expect(a.at(-1)).toBe('pipe:1');
   });
 
   it('takes the transport asked for, and -rw_timeout for other network inputs', () => {
-    expect(after(args({ rtspTransport: 'udp' }), '-rtsp_transport')).toBe('udp');
+    expect(optionValue(args({ rtspTransport: 'udp' }), '-rtsp_transport')).toBe('udp');
     const http = args({ url: 'http://cam/mjpeg' });
     expect(http).not.toContain('-rtsp_transport');
-    expect(after(http, '-rw_timeout')).toBe('10000000');
+    expect(optionValue(http, '-rw_timeout')).toBe('10000000');
     const device = args({ url: '/dev/video0', inputOptions: ['-f', 'v4l2'] });
     expect(device).not.toContain('-rw_timeout');
     expect(device.slice(device.indexOf('-i') - 2, device.indexOf('-i') + 2)).toEqual([
@@ -47,11 +47,11 @@ describe('buildPullArgs', () => {
 
   it('encodes when asked: x264 live with the bitrate, AAC, or no sound', () => {
     const a = args({ video: 'h264', bitrate: '800k', audio: 'aac' });
-    expect(after(a, '-c:v')).toBe('libx264');
-    expect(after(a, '-tune')).toBe('zerolatency');
-    expect(after(a, '-b:v')).toBe('800k');
-    expect(after(a, '-bufsize')).toBe('1600k');
-    expect(after(a, '-c:a')).toBe('aac');
+    expect(optionValue(a, '-c:v')).toBe('libx264');
+    expect(optionValue(a, '-tune')).toBe('zerolatency');
+    expect(optionValue(a, '-b:v')).toBe('800k');
+    expect(optionValue(a, '-bufsize')).toBe('1600k');
+    expect(optionValue(a, '-c:a')).toBe('aac');
     const mute = args({ audio: 'none' });
     expect(mute).toContain('-an');
     expect(mute).not.toContain('0:a:0?');
