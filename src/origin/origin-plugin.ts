@@ -88,22 +88,30 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
     let holdMs = opts.holdStartMs;
     const { stream, file: name } = req.params;
     const valid = isValidStreamName(stream);
-    if (valid && name === manifestFileName) {
-      const starting = opts.onViewer?.(stream);
+    const onViewer = valid && name === manifestFileName ? opts.onViewer : undefined;
+    // A held request is a viewer for as long as it is held: an on-demand source must not stop while
+    // its first Period (two of the camera's GOPs) is being measured for it.
+    const watching = onViewer && setInterval(() => void onViewer(stream), 1000);
+    let mpd: string | undefined;
+    try {
+      const starting = onViewer?.(stream);
       if (starting) {
         holdMs = Math.max(opts.holdStartMs, opts.holdOnDemandMs ?? 0);
         await settledWithin(starting, holdMs);
       }
+      const live = valid ? opts.lookup.presentation(stream) : undefined;
+      if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
+      if (name !== manifestFileName) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
+      // req.protocol and req.host follow X-Forwarded-* when the server trusts its proxy (trustProxy).
+      const view = { timingUrl: `${req.protocol}://${req.host}/time` };
+      const { presentation } = live;
+      const leftMs = Math.max(0, receivedAtMs + holdMs - Date.now());
+      mpd = presentation.render(view) ?? (await waitForPeriod(presentation, leftMs, view));
+    } finally {
+      clearInterval(watching);
     }
-    const live = valid ? opts.lookup.presentation(stream) : undefined;
-    if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
-    if (name !== manifestFileName) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
-    // req.protocol and req.host follow X-Forwarded-* when the server trusts its proxy (trustProxy).
-    const view = { timingUrl: `${req.protocol}://${req.host}/time` };
-    const { presentation } = live;
-    const leftMs = Math.max(0, receivedAtMs + holdMs - Date.now());
-    const mpd = presentation.render(view) ?? (await waitForPeriod(presentation, leftMs, view));
     if (mpd === undefined) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
+    void onViewer?.(stream);
     reply.headers(corsHeaders).header('Cache-Control', 'no-cache').type('application/dash+xml').send(mpd);
     return reply;
   });
