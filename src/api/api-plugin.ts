@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { createError } from '../errors/errors.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
+import type { PulledSourceInfo } from './source-info.ts';
 import { createSseWriter } from './sse-writer.ts';
 import type { StreamInfo } from './stream-info.ts';
 
@@ -15,6 +16,10 @@ export interface ApiSource {
     onEvent: (event: unknown) => void,
     onState: (info: StreamInfo | undefined) => void,
   ): () => void;
+  /** A client asked for one stream (the viewer page polls it): a source that runs on demand starts. */
+  demand?(stream: string): void;
+  /** The streams the server pulls (sources file), for `GET /api/sources`. */
+  pulledSources?(): readonly PulledSourceInfo[];
 }
 
 export interface ApiPluginOptions {
@@ -32,8 +37,9 @@ const streamParams = {
 } as const;
 
 /**
- * `GET /api/streams`, `GET /api/streams/:stream`, `GET /api/streams/:stream/events`, and the live
- * feed `GET /api/streams/:stream/events/live` (Server-Sent Events, WHATWG HTML §9.2).
+ * `GET /api/streams`, `GET /api/streams/:stream`, `GET /api/streams/:stream/events`, the live
+ * feed `GET /api/streams/:stream/events/live` (Server-Sent Events, WHATWG HTML §9.2), and the pulled
+ * sources `GET /api/sources`.
  */
 export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, opts) => {
   app.setErrorHandler(httpErrorHandler);
@@ -48,11 +54,13 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, opts)
   });
 
   app.get('/api/streams', async () => ({ streams: source.list() }));
+  app.get('/api/sources', async () => ({ sources: source.pulledSources?.() ?? [] }));
 
   app.get<{ Params: { stream: string } }>(
     '/api/streams/:stream',
     { schema: { params: streamParams } },
     async (req) => {
+      source.demand?.(req.params.stream);
       const info = source.get(req.params.stream);
       if (info) return info;
       throw createError('DR_ERR_STREAM_NOT_FOUND', req.params.stream);

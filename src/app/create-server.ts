@@ -11,6 +11,8 @@ import { activeProfile, type Config, type ConfigInput, resolveConfig } from '../
 import { StreamRegistry } from '../core/registry.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
 import { type FfmpegBinary, locateFfmpeg } from '../ffmpeg/ffmpeg-locate.ts';
+import { PullIngest } from '../ingest/pull/pull-ingest.ts';
+import { loadSourcesFile } from '../ingest/pull/sources-file.ts';
 import { RtmpIngest } from '../ingest/rtmp/rtmp-server.ts';
 import { closeAllPublishers, wsIngestPlugin } from '../ingest/websocket/ws-ingest-plugin.ts';
 import { originPlugin } from '../origin/origin-plugin.ts';
@@ -38,7 +40,10 @@ export interface DashrelayServer {
   readonly app: FastifyInstance;
   readonly config: Readonly<Config>;
   readonly ffmpeg: FfmpegBinary;
-  /** Starts listening (HTTP, and RTMP unless `rtmp.enabled` is false); resolves to the base URL (`http://127.0.0.1:8080`). */
+  /**
+   * Starts listening (HTTP, and RTMP unless `rtmp.enabled` is false) and pulling the always-on sources of
+   * `sources.file`; resolves to the base URL (`http://127.0.0.1:8080`).
+   */
   listen(): Promise<string>;
   /** The RTMP ingest's URL prefix once listening (`rtmp://127.0.0.1:1935/live`); undefined when RTMP is off. */
   readonly rtmpUrl: string | undefined;
@@ -63,12 +68,14 @@ const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
  * The composition root: the one place that wires ingest, the session tee and its sinks (packager,
  * archive, analysis, media clock), the origin, the API and the pages. Adding an ingest protocol or a
  * packager means a folder of its own and a line here.
- * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`.
+ * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`,
+ * `DR_ERR_SOURCES_READ`, `DR_ERR_SOURCES_INVALID`.
  */
 export async function createRelayServer(options: CreateServerOptions = {}): Promise<RelayServer> {
   const { analyzers, logger, ffmpeg: givenFfmpeg } = options;
   const config = resolveConfig(options.config);
   const ffmpeg = givenFfmpeg ?? (await locateFfmpeg(config.ffmpeg.path));
+  const pulledSources = config.sources.file ? await loadSourcesFile(config.sources.file) : [];
   const profile = activeProfile(config);
   const outputDir = resolve(config.outputDir);
   const events = new EventLog(config.events.history);
@@ -126,6 +133,19 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
   for (const target of config.restream.targets) restreamer.add(target, 'config');
   registry.on('started', (e) => restreamer.sessionStarted(e.session.info.stream, restreamInput(e.attached)));
   registry.on('ended', (s) => restreamer.sessionEnded(s.info.stream));
+  const pull =
+    pulledSources.length > 0
+      ? new PullIngest({
+          sources: pulledSources,
+          ffmpegPath: ffmpeg.path,
+          openSession: (request) => registry.open(request),
+          timeoutMs: config.sources.timeoutMs,
+          maxRetryDelayMs: config.sources.maxRetryDelayMs,
+          keyframeSeconds: profile.segmentDurationMs / 1000,
+          maxHeaderBytes: config.ingest.maxMessageBytes,
+          log: app.log.child({ component: 'pull' }),
+        })
+      : undefined;
 
   await app.register(fastifyWebsocket, {
     options: { maxPayload: config.ingest.maxMessageBytes },
@@ -163,6 +183,8 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     holdSegmentMs: Math.round(profile.segmentDurationMs * config.origin.holdSegmentRatio),
     holdStartMs: config.origin.holdStartMs,
     maxViewerBufferBytes: config.origin.maxViewerBufferBytes,
+    onViewer: pull && ((stream) => pull.demand(stream)),
+    holdOnDemandMs: config.sources.onDemandHoldMs,
   });
   await app.register(apiPlugin, {
     heartbeatMs: config.events.sseHeartbeatMs,
@@ -175,6 +197,8 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
         return l ? toStreamInfo(l, restreamer.list(stream)) : undefined;
       },
       recentEvents: (stream) => events.recent(stream),
+      demand: (stream) => void pull?.demand(stream),
+      pulledSources: () => pull?.list() ?? [],
       subscribe: (stream, onEvent, onState) => {
         const ev = (e: { stream: string }): void => {
           if (e.stream === stream) onEvent(e);
@@ -239,6 +263,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
           throw err;
         }
       }
+      pull?.start();
       return publicBaseUrl;
     },
     close() {
@@ -247,6 +272,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
         const appClosed = app.close();
         await rtmp?.close();
         await restreamer.close();
+        await pull?.close();
         await registry.closeAll();
         await appClosed;
         await receiver.close();

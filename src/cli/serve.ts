@@ -32,6 +32,7 @@ ffmpeg ≥ 5.1 is taken from FFMPEG_PATH, else ffmpeg-static, else ffmpeg on PAT
 
 /** How a default reads in `--help` and the README. */
 export function formatDefault(value: unknown): string {
+  if (value === undefined) return 'none';
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 

@@ -43,6 +43,13 @@ export const serveOptions: readonly ConfigOption[] = [
     help: 'accept RTMP publishers: true | false',
   },
   {
+    flag: '--sources',
+    env: 'SOURCES',
+    path: 'sources.file',
+    valueName: '<file>',
+    help: 'YAML/JSON file of streams to pull (IP cameras over RTSP, HTTP, ffmpeg inputs)',
+  },
+  {
     flag: '--output',
     env: 'OUTPUT_DIR',
     path: 'outputDir',

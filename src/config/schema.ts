@@ -252,6 +252,39 @@ export const ConfigSchema = Type.Object(
       },
       'restreaming to RTMP/RTMPS servers',
     ),
+    sources: section(
+      {
+        file: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description:
+              'YAML or JSON file of streams the server pulls: IP cameras (RTSP), HTTP streams, any ffmpeg input (docs/sources.md)',
+          }),
+        ),
+        timeoutMs: Type.Integer({
+          minimum: 1000,
+          maximum: 600_000,
+          default: 10_000,
+          description:
+            'a pulled source that sends nothing for this long is dropped and retried, ms (ffmpeg `-timeout`, `-rw_timeout`)',
+        }),
+        maxRetryDelayMs: Type.Integer({
+          minimum: 1000,
+          maximum: 3600_000,
+          default: 30_000,
+          description:
+            'longest wait between two tries of a failing source, ms; the first retry comes within 2 s, the wait doubles up to this',
+        }),
+        onDemandHoldMs: Type.Integer({
+          minimum: 0,
+          maximum: 120_000,
+          default: 20_000,
+          description:
+            "how long a manifest request for an on-demand source that it starts is held, ms (ffmpeg connects, then two of the camera's GOPs are measured)",
+        }),
+      },
+      'pulled sources (`--sources`)',
+    ),
     latency: section(
       {
         mode: Type.Union(

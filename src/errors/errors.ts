@@ -58,6 +58,13 @@ export const errorCatalogue = {
   DR_ERR_RTMP_LISTEN: {
     message: 'Cannot listen for RTMP on %s: %s. Pick another --rtmp-port, or turn RTMP off with --rtmp false',
   },
+  // pulled sources (--sources)
+  DR_ERR_SOURCES_READ: { message: 'Cannot read the sources file %s: %s' },
+  DR_ERR_SOURCES_INVALID: { message: 'Invalid sources file %s:\n%s' },
+  DR_ERR_PULL_FAILED: { message: 'Pulling %s from %s failed: %s' },
+  DR_ERR_PULL_NO_VIDEO: {
+    message: 'Source %s (%s) has no video track: dashrelay relays streams with a picture',
+  },
   DR_ERR_SERVER_SHUTDOWN: { message: 'The server is shutting down', closeCode: 1001 },
   DR_ERR_SERVER_INTERNAL: {
     message: 'Internal server error: %s. The server log has the details.',

@@ -106,6 +106,18 @@ export class FfmpegProcess {
     return this.child.stdin.write(chunk) || this.child.stdin.writableLength < this.opts.highWaterBytes;
   }
 
+  /**
+   * Stops reading stdout: its pipe fills and ffmpeg blocks on its next write, so a process that pulls
+   * from the network (a camera) stops reading it too. For a consumer of `onStdout` that must slow down.
+   */
+  pauseStdout(): void {
+    this.child.stdout.pause();
+  }
+
+  resumeStdout(): void {
+    this.child.stdout.resume();
+  }
+
   /** `callback` runs when stdin drains, and once when the child exits (writes are then discarded). */
   onDrain(callback: () => void): void {
     this.drainCallbacks.push(callback);

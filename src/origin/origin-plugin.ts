@@ -39,6 +39,17 @@ export interface OriginPluginOptions {
   readonly holdStartMs: number;
   /** Per-viewer response backlog bound, bytes. */
   readonly maxViewerBufferBytes: number;
+  /**
+   * Told of every viewer request of a stream (manifest, segment), so a source that runs only while it
+   * is watched (a pulled camera with `onDemand`) starts, or stays up. Returns a promise while the
+   * stream is starting, resolved once it is live or gave up; the manifest request waits for it.
+   */
+  readonly onViewer?: ((stream: string) => Promise<void> | undefined) | undefined;
+  /**
+   * How long a manifest request is held, in all, for a stream `onViewer` says is starting, ms (a
+   * camera connects, then two of its GOPs are measured). Default: `holdStartMs`.
+   */
+  readonly holdOnDemandMs?: number | undefined;
 }
 
 const corsHeaders = { 'Access-Control-Allow-Origin': '*', 'Timing-Allow-Origin': '*' };
@@ -73,15 +84,34 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
   });
 
   app.get<{ Params: { stream: string; file: string } }>('/live/:stream/:file', async (req, reply) => {
+    const receivedAtMs = Date.now();
+    let holdMs = opts.holdStartMs;
     const { stream, file: name } = req.params;
-    const live = isValidStreamName(stream) ? opts.lookup.presentation(stream) : undefined;
-    if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
-    if (name !== manifestFileName) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
-    // req.protocol and req.host follow X-Forwarded-* when the server trusts its proxy (trustProxy).
-    const view = { timingUrl: `${req.protocol}://${req.host}/time` };
-    const { presentation } = live;
-    const mpd = presentation.render(view) ?? (await waitForPeriod(presentation, opts.holdStartMs, view));
+    const valid = isValidStreamName(stream);
+    const onViewer = valid && name === manifestFileName ? opts.onViewer : undefined;
+    // A held request is a viewer for as long as it is held: an on-demand source must not stop while
+    // its first Period (two of the camera's GOPs) is being measured for it.
+    const watching = onViewer && setInterval(() => void onViewer(stream), 1000);
+    let mpd: string | undefined;
+    try {
+      const starting = onViewer?.(stream);
+      if (starting) {
+        holdMs = Math.max(opts.holdStartMs, opts.holdOnDemandMs ?? 0);
+        await settledWithin(starting, holdMs);
+      }
+      const live = valid ? opts.lookup.presentation(stream) : undefined;
+      if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
+      if (name !== manifestFileName) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
+      // req.protocol and req.host follow X-Forwarded-* when the server trusts its proxy (trustProxy).
+      const view = { timingUrl: `${req.protocol}://${req.host}/time` };
+      const { presentation } = live;
+      const leftMs = Math.max(0, receivedAtMs + holdMs - Date.now());
+      mpd = presentation.render(view) ?? (await waitForPeriod(presentation, leftMs, view));
+    } finally {
+      clearInterval(watching);
+    }
     if (mpd === undefined) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
+    void onViewer?.(stream);
     reply.headers(corsHeaders).header('Cache-Control', 'no-cache').type('application/dash+xml').send(mpd);
     return reply;
   });
@@ -90,7 +120,14 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
     '/live/:stream/:path/:file',
     async (req, reply) => {
       const { stream, path, file: name } = req.params;
-      const live = isValidStreamName(stream) ? opts.lookup.presentation(stream) : undefined;
+      const valid = isValidStreamName(stream);
+      const onViewer = valid ? opts.onViewer : undefined;
+      if (onViewer) {
+        void onViewer(stream);
+        // A segment held until it starts, then streamed as it is made, is watched until it ends.
+        reply.raw.once('close', () => void onViewer(stream));
+      }
+      const live = valid ? opts.lookup.presentation(stream) : undefined;
       if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
       let segment = live.presentation.resolve(path, name);
       if (!segment) throw createError('DR_ERR_SEGMENT_NOT_FOUND', `${path}/${name}`);
@@ -176,6 +213,18 @@ function waitForSegment(
     };
     first.store.on('started', onStarted);
     presentation.on('continued', onContinued);
+  });
+}
+
+/** Resolves when `promise` settles or after `timeoutMs`, whichever comes first. */
+function settledWithin(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(done, done);
   });
 }
 

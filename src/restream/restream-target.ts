@@ -2,7 +2,7 @@ import type { Logger } from '../contracts/logger.ts';
 import type { RestreamState, RestreamTargetInfo } from '../contracts/restream.ts';
 import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
 import { Backoff, type BackoffOptions } from '../util/backoff.ts';
-import { redactUrl } from '../util/redact-url.ts';
+import { redactStreamKey, redactText, secretsOf } from '../util/redact.ts';
 import { CmafFeed, type FeedStore } from './cmaf-feed.ts';
 
 /** One session's live output, as the target reads it. */
@@ -63,7 +63,7 @@ export class RestreamTarget {
 
   constructor(private readonly opts: RestreamTargetOptions) {
     this.backoff = new Backoff(opts.backoff);
-    this.redactedUrl = redactUrl(opts.url, { hideKey: true });
+    this.redactedUrl = redactStreamKey(opts.url);
   }
 
   get id(): string {
@@ -213,7 +213,7 @@ export class RestreamTarget {
 
   /** ffmpeg prints its output URL in errors: the key must not reach the log. */
   private redact(line: string): string {
-    return line.split(this.opts.url).join(this.redactedUrl);
+    return redactText(line.split(this.opts.url).join(this.redactedUrl), secretsOf(this.opts.url));
   }
 }
 

@@ -56,6 +56,11 @@ export class Backoff {
     this.connectedAt = undefined;
   }
 
+  /** Starts over, as after a healthy run (the caller measured it). */
+  reset(): void {
+    this.failures = 0;
+  }
+
   /** The delay before the next attempt, ms; counts a failure. */
   next(): number {
     const base = Math.min(this.maxMs, this.initialMs * this.factor ** this.failures);

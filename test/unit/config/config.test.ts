@@ -149,9 +149,10 @@ describe('documented defaults', () => {
       const cells = (row ?? '').split('|').map((c) => c.trim());
       expect(cells[2]).toBe(o.env ? `\`${o.env}\`` : '');
       const value = defaultAt(o.path);
-      expect(cells[3]).toBe(`\`${String(value)}\``);
+      // A key without a default (`--sources`) has an empty cell and "default none" in --help.
+      expect(cells[3]).toBe(value === undefined ? '' : `\`${String(value)}\``);
       const helpLine = serveHelp.split('\n').find((line) => line.trimStart().startsWith(`${o.flag} `));
-      expect(helpLine).toContain(`(default ${String(value)})`);
+      expect(helpLine).toContain(`(default ${value === undefined ? 'none' : String(value)})`);
       if (o.env) expect(helpLine).toContain(`[${o.env}]`);
     },
   );

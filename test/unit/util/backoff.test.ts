@@ -46,4 +46,13 @@ describe('Backoff', () => {
     b.disconnected(1e9);
     expect(b.next()).toBe(2000);
   });
+
+  it('starts over after reset (a run the caller found healthy)', () => {
+    const b = new Backoff({ initialMs: 1000, maxMs: 30_000, jitter: 0 });
+    b.next();
+    b.next();
+    b.reset();
+    expect(b.attempts).toBe(0);
+    expect(b.next()).toBe(1000);
+  });
 });
