@@ -75,7 +75,10 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
   const { analyzers, logger, ffmpeg: givenFfmpeg } = options;
   const config = resolveConfig(options.config);
   const ffmpeg = givenFfmpeg ?? (await locateFfmpeg(config.ffmpeg.path));
-  const pulledSources = config.sources.file ? await loadSourcesFile(config.sources.file) : [];
+  const sourcesFile = config.sources.file
+    ? await loadSourcesFile(config.sources.file)
+    : { sources: [], restream: [] };
+  const pulledSources = sourcesFile.sources;
   const profile = activeProfile(config);
   const outputDir = resolve(config.outputDir);
   const events = new EventLog(config.events.history);
@@ -130,7 +133,8 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
       return l ? restreamInput(l) : undefined;
     },
   });
-  for (const target of config.restream.targets) restreamer.add(target, 'config');
+  for (const target of [...config.restream.targets, ...sourcesFile.restream])
+    restreamer.add(target, 'config');
   registry.on('started', (e) => restreamer.sessionStarted(e.session.info.stream, restreamInput(e.attached)));
   registry.on('ended', (s) => restreamer.sessionEnded(s.info.stream));
   const pull =

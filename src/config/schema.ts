@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { restreamUrlPattern } from '../contracts/restream.ts';
+import { RestreamTargetSchema } from '../contracts/restream.ts';
 
 /**
  * Every tunable of the server, in one TypeBox schema with its default, unit and meaning (the unit is
@@ -202,21 +202,11 @@ export const ConfigSchema = Type.Object(
     ),
     restream: section(
       {
-        targets: Type.Array(
-          Type.Object(
-            {
-              stream: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
-              url: Type.String({ pattern: restreamUrlPattern }),
-              name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-            },
-            { additionalProperties: false },
-          ),
-          {
-            default: [],
-            description:
-              'push targets from the start: `[{"stream": "cam1", "url": "rtmps://…/<key>", "name": "youtube"}]`; more through the API',
-          },
-        ),
+        targets: Type.Array(RestreamTargetSchema, {
+          default: [],
+          description:
+            'push targets from the start: `[{"stream": "cam1", "url": "rtmps://…/<key>", "name": "youtube"}]`; more through the API',
+        }),
         maxTargetsPerStream: Type.Integer({
           minimum: 1,
           maximum: 32,

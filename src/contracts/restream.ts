@@ -1,4 +1,5 @@
 /** Restream push targets as the API shows them, and the URLs they accept (config, API, restream). */
+import { type Static, Type } from '@sinclair/typebox';
 
 /** `rtmp://` and `rtmps://` URLs only: anything else ffmpeg can write to is not a restream target. */
 export const restreamUrlPattern = '^[Rr][Tt][Mm][Pp][Ss]?://[^\\s/?#]+(/\\S*)?$';
@@ -32,3 +33,23 @@ export interface RestreamTargetInfo {
   /** When the next attempt starts, ISO 8601, while `retrying`. */
   readonly nextAttemptAt: string | null;
 }
+
+/** A push target as configured: in `restream.targets` or the sources file's `restream` list. */
+export const RestreamTargetSchema = Type.Object(
+  {
+    stream: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'the stream to push' }),
+    url: Type.String({
+      pattern: restreamUrlPattern,
+      description: '`rtmp://` or `rtmps://` URL of the server, stream key included',
+    }),
+    name: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "for logs and the API; default the URL's host",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RestreamTargetConfig = Static<typeof RestreamTargetSchema>;

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
@@ -238,6 +238,19 @@ describe('restream: a stream pushed on to other RTMP servers', () => {
     expect(codecs.some((c) => c.startsWith('mp4a.40.2'))).toBe(true);
     await sending;
     await pub.end();
+  });
+
+  it("takes targets from the sources file's restream list", async () => {
+    const file = join(b.outputDir, 'sources.yaml');
+    await writeFile(file, 'restream:\n  - stream: porch\n    url: rtmp://backup.lan/live/porch-key\n');
+    const c = await startServer({ analyzers: [], config: { sources: { file } } });
+    try {
+      expect(await targets(c, 'porch')).toMatchObject([
+        { name: 'backup.lan', url: 'rtmp://backup.lan/live/***', origin: 'config', state: 'waiting' },
+      ]);
+    } finally {
+      await c.close();
+    }
   });
 
   it('refuses changes from off this machine', async () => {

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { RestreamTargetSchema } from '../../contracts/restream.ts';
 import { streamNamePattern } from '../../util/stream-name.ts';
 
 /**
@@ -61,10 +62,22 @@ export const PullSourceSchema = Type.Object(
 
 export const SourcesFileSchema = Type.Object(
   {
-    sources: Type.Array(PullSourceSchema, { maxItems: 1000, description: 'the streams to pull' }),
+    sources: Type.Array(PullSourceSchema, {
+      maxItems: 1000,
+      description: 'the streams to pull',
+      default: [],
+    }),
+    restream: Type.Array(RestreamTargetSchema, {
+      maxItems: 1000,
+      default: [],
+      description: 'push targets: any stream (pulled or published) pushed on to RTMP/RTMPS servers',
+    }),
   },
   { additionalProperties: false },
 );
+
+/** The whole file with its defaults filled in. */
+export type SourcesFile = Static<typeof SourcesFileSchema>;
 
 /** One pulled source with its defaults filled in. */
 export type PullSource = Static<typeof PullSourceSchema>;

@@ -4,7 +4,7 @@ import { Kind, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { createError } from '../../errors/errors.ts';
-import { type PullSource, PullSourceSchema, SourcesFileSchema } from './source-schema.ts';
+import { type PullSource, PullSourceSchema, type SourcesFile, SourcesFileSchema } from './source-schema.ts';
 
 /** Problems listed in one error; a file with more says how many were left out. */
 const maxProblems = 10;
@@ -22,14 +22,14 @@ interface Problem {
  * @throws DashrelayError `DR_ERR_SOURCES_READ` when it cannot be read, `DR_ERR_SOURCES_INVALID` (see
  * {@link parseSources}).
  */
-export async function loadSourcesFile(path: string): Promise<PullSource[]> {
+export async function loadSourcesFile(path: string): Promise<SourcesFile> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     throw createError('DR_ERR_SOURCES_READ', path, err as Error);
   }
-  return parseSources(text, path);
+  return parseSourcesFile(text, path);
 }
 
 /**
@@ -42,6 +42,11 @@ export async function loadSourcesFile(path: string): Promise<PullSource[]> {
  * `<file>:<line>:<column> <key path>: <what is wrong>`.
  */
 export function parseSources(text: string, fileName: string): PullSource[] {
+  return parseSourcesFile(text, fileName).sources;
+}
+
+/** {@link parseSources}, with the file's `restream` targets too. */
+export function parseSourcesFile(text: string, fileName: string): SourcesFile {
   const shown = basename(fileName);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -84,7 +89,8 @@ export function parseSources(text: string, fileName: string): PullSource[] {
   }
   if (problems.length > 0) fail(problems);
 
-  const sources = (filled as { sources: PullSource[] }).sources;
+  const file = filled as SourcesFile;
+  const { sources } = file;
   const firstOf = new Map<string, number>();
   sources.forEach((s, i) => {
     const first = firstOf.get(s.name);
@@ -108,7 +114,7 @@ export function parseSources(text: string, fileName: string): PullSource[] {
     }
   });
   if (problems.length > 0) fail(problems);
-  return sources;
+  return file;
 }
 
 function isJson(fileName: string, text: string): boolean {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DashrelayError } from '../../../../src/errors/errors.ts';
-import { loadSourcesFile, parseSources } from '../../../../src/ingest/pull/sources-file.ts';
+import { loadSourcesFile, parseSources, parseSourcesFile } from '../../../../src/ingest/pull/sources-file.ts';
 
 /** The error `fn` throws: its code and message. */
 function thrown(fn: () => unknown): { code: string; message: string } {
@@ -145,9 +145,9 @@ describe('parseSources', () => {
     );
   });
 
-  it('refuses a top level that is not `sources:`', () => {
+  it('refuses a top level that is not `sources:` or `restream:`', () => {
     expect(thrown(() => parseSources('cameras:\n  - name: a\n', 'c.yaml')).message).toContain(
-      'c.yaml:1:1 cameras: is not a known key (known: sources)',
+      'c.yaml:1:1 cameras: is not a known key (known: sources, restream)',
     );
   });
 });
@@ -158,12 +158,38 @@ describe('loadSourcesFile', () => {
     try {
       const file = join(dir, 'cameras.yaml');
       await writeFile(file, yaml);
-      expect((await loadSourcesFile(file)).map((s) => s.name)).toEqual(['porch', 'garage']);
+      expect((await loadSourcesFile(file)).sources.map((s) => s.name)).toEqual(['porch', 'garage']);
       await expect(loadSourcesFile(join(dir, 'missing.yaml'))).rejects.toMatchObject({
         code: 'DR_ERR_SOURCES_READ',
       });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the restream list of a sources file', () => {
+  it('gives push targets for any stream', () => {
+    const text = [
+      'sources: []',
+      'restream:',
+      '  - stream: porch',
+      '    url: rtmps://a.rtmps.youtube.com/live2/abcd-efgh',
+      '    name: youtube',
+      '  - stream: studio',
+      '    url: rtmp://backup.lan/live/studio',
+      '',
+    ].join('\n');
+    expect(parseSourcesFile(text, 'c.yaml').restream).toEqual([
+      { stream: 'porch', url: 'rtmps://a.rtmps.youtube.com/live2/abcd-efgh', name: 'youtube' },
+      { stream: 'studio', url: 'rtmp://backup.lan/live/studio' },
+    ]);
+    expect(parseSourcesFile('sources: []\n', 'c.yaml').restream).toEqual([]);
+  });
+
+  it('names the line of a target that is not RTMP', () => {
+    const text = ['restream:', '  - stream: porch', '    url: http://example.com/x', ''].join('\n');
+    expect(thrown(() => parseSourcesFile(text, 'c.yaml')).message).toContain('c.yaml:3:');
+    expect(thrown(() => parseSourcesFile(text, 'c.yaml')).message).toContain('restream[0].url');
   });
 });
