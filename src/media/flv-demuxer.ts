@@ -1,5 +1,6 @@
-import { createError, DashrelayError } from '../errors/errors.ts';
-import { type DemuxEvent, defaultMaxElementBytes } from './matroska-demuxer.ts';
+import { createError, type DashrelayError } from '../errors/errors.ts';
+import { BufferedDemuxer } from './buffered-demuxer.ts';
+import type { DemuxEvent } from './matroska-demuxer.ts';
 import type { AudioTrack, MediaCodec, MediaFrame, MediaTrack, VideoTrack } from './types.ts';
 
 /** FLV tag types (Adobe FLV spec v10.1 §E.4.1). */
@@ -38,39 +39,11 @@ const aacRates = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000,
  * does not match the tag) gives one `DR_ERR_MEDIA_MALFORMED` error; further input is ignored. Frames
  * are copies (a few KiB each at most once per frame), so no publisher chunk is held.
  */
-export class FlvDemuxer {
-  private readonly maxElementBytes: number;
-  private pending: Buffer = Buffer.alloc(0);
-  /** Offset of `pending`'s first byte in the stream, for error messages. */
-  private pos = 0;
+export class FlvDemuxer extends BufferedDemuxer {
   private headerDone = false;
-  private failure: DashrelayError | undefined;
   private readonly tracks = new Map<number, MediaTrack>();
 
-  constructor(options: { readonly maxElementBytes?: number | undefined } = {}) {
-    this.maxElementBytes = options.maxElementBytes ?? defaultMaxElementBytes;
-  }
-
-  get error(): DashrelayError | undefined {
-    return this.failure;
-  }
-
-  /** Feeds the next bytes; returns what they completed, in stream order. Never throws. */
-  push(chunk: Buffer): readonly DemuxEvent[] {
-    if (this.failure || chunk.length === 0) return [];
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    const out: DemuxEvent[] = [];
-    try {
-      this.parse(out);
-    } catch (err) {
-      this.failure = err instanceof DashrelayError ? err : createError('DR_ERR_MEDIA_MALFORMED', String(err));
-      this.pending = Buffer.alloc(0);
-      out.push({ type: 'error', error: this.failure });
-    }
-    return out;
-  }
-
-  private parse(out: DemuxEvent[]): void {
+  protected parse(out: DemuxEvent[]): void {
     let at = 0;
     const buf = this.pending;
     if (!this.headerDone) {

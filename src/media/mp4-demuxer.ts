@@ -1,6 +1,7 @@
 import { createFile, MP4BoxBuffer } from 'mp4box';
-import { createError, DashrelayError } from '../errors/errors.ts';
-import { type DemuxEvent, defaultMaxElementBytes } from './matroska-demuxer.ts';
+import { createError, type DashrelayError } from '../errors/errors.ts';
+import { BufferedDemuxer } from './buffered-demuxer.ts';
+import type { DemuxEvent } from './matroska-demuxer.ts';
 import type { MediaCodec, MediaFrame, MediaTrack } from './types.ts';
 
 /** tfhd flags (ISO/IEC 14496-12 §8.8.7.1). */
@@ -44,40 +45,13 @@ interface TrackTiming {
  * Malformed input (not starting with `ftyp`/`moov`, a box smaller than its header or larger than the
  * limit, a `moof` mp4box cannot read) gives one `DR_ERR_MEDIA_MALFORMED`; further input is ignored.
  */
-export class Mp4Demuxer {
-  private readonly maxElementBytes: number;
-  private pending: Buffer = Buffer.alloc(0);
-  private pos = 0;
-  private failure: DashrelayError | undefined;
+export class Mp4Demuxer extends BufferedDemuxer {
   private sawHeader = false;
   private readonly tracks = new Map<number, TrackTiming>();
   /** The last `moof` and where it began in the stream, until its `mdat`. */
   private moof: { readonly box: Buffer; readonly at: number } | undefined;
 
-  constructor(options: { readonly maxElementBytes?: number | undefined } = {}) {
-    this.maxElementBytes = options.maxElementBytes ?? defaultMaxElementBytes;
-  }
-
-  get error(): DashrelayError | undefined {
-    return this.failure;
-  }
-
-  /** Feeds the next bytes; returns what they completed, in stream order. Never throws. */
-  push(chunk: Buffer): readonly DemuxEvent[] {
-    if (this.failure || chunk.length === 0) return [];
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    const out: DemuxEvent[] = [];
-    try {
-      this.parse(out);
-    } catch (err) {
-      this.failure = err instanceof DashrelayError ? err : createError('DR_ERR_MEDIA_MALFORMED', String(err));
-      this.pending = Buffer.alloc(0);
-      out.push({ type: 'error', error: this.failure });
-    }
-    return out;
-  }
-
-  private parse(out: DemuxEvent[]): void {
+  protected parse(out: DemuxEvent[]): void {
     let at = 0;
     const buf = this.pending;
     while (buf.length - at >= 8) {

@@ -5,8 +5,8 @@ import { connect, createServer as createTcpServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { createFile, MP4BoxBuffer } from 'mp4box';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tracksOf } from '../_mp4.ts';
 import { eventually, ffmpeg, freePort, startServer, type TestServer } from '../_setup.ts';
 
 /**
@@ -54,22 +54,6 @@ function publish(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
 async function stop(p: CliRun): Promise<number | null> {
   if (p.child.exitCode === null) p.child.kill('SIGTERM');
   return p.exited;
-}
-
-/** The tracks mp4box.js reads from an init segment followed by a media segment. */
-function tracksOf(
-  init: Buffer,
-  segment: Buffer,
-): { codec: string; video?: { width: number; height: number } }[] {
-  const file = createFile();
-  let tracks: { codec: string; video?: { width: number; height: number } }[] = [];
-  file.onReady = (info) => {
-    tracks = info.tracks as typeof tracks;
-  };
-  const bytes = new Uint8Array(Buffer.concat([init, segment]));
-  file.appendBuffer(MP4BoxBuffer.fromArrayBuffer(bytes.buffer, 0));
-  file.flush();
-  return tracks;
 }
 
 /**
@@ -386,7 +370,11 @@ exec "${ffmpegPath}" -hide_banner -loglevel error -re -f lavfi -i "testsrc2=size
         'a new session',
       );
       expect((await play(t.url, 'wifi'))[0]?.codec).toMatch(/^avc1/);
-      expect(p.stdout).toMatch(/reconnected to/);
+      await eventually(
+        () => /reconnected to/.test(p.stdout) || undefined,
+        5000,
+        `"reconnected" in\n${p.stdout}\n--- stderr\n${p.stderr}`,
+      );
       expect(await stop(p)).toBe(0);
     } finally {
       await proxy.close();

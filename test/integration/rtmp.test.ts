@@ -3,25 +3,12 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createFile, MP4BoxBuffer } from 'mp4box';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisFrame, AnalysisPlugin } from '../../src/analysis/types.ts';
+import { tracksOf } from '../_mp4.ts';
 import { eventually, ffmpeg, sleep, startServer, type TestServer } from '../_setup.ts';
 
 const run = promisify(execFile);
-
-/** The tracks mp4box.js reads from an init segment followed by a media segment. */
-function tracksOf(init: Buffer, segment: Buffer) {
-  const file = createFile();
-  let tracks: { codec: string; audio?: { sample_rate: number } }[] = [];
-  file.onReady = (info) => {
-    tracks = info.tracks as typeof tracks;
-  };
-  const bytes = new Uint8Array(Buffer.concat([init, segment]));
-  file.appendBuffer(MP4BoxBuffer.fromArrayBuffer(bytes.buffer, 0));
-  file.flush();
-  return tracks;
-}
 
 /** An RTMP publisher: ffmpeg with `args` (inputs and encoding) pushing FLV to `url`. */
 function push(

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createFile, MP4BoxBuffer } from 'mp4box';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tracksOf } from '../_mp4.ts';
 import { eventually, ffmpeg, freePort, sleep, startServer, type TestServer } from '../_setup.ts';
 
 const run = promisify(execFile);
@@ -46,19 +46,6 @@ async function kill(child: ChildProcess | undefined): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
-}
-
-/** The tracks mp4box.js reads from an init segment followed by a media segment. */
-function tracksOf(init: Buffer, segment: Buffer): { codec: string; nb_samples: number }[] {
-  const file = createFile();
-  let tracks: { codec: string; nb_samples: number }[] = [];
-  file.onReady = (info) => {
-    tracks = info.tracks as typeof tracks;
-  };
-  const bytes = new Uint8Array(Buffer.concat([init, segment]));
-  file.appendBuffer(MP4BoxBuffer.fromArrayBuffer(bytes.buffer, 0));
-  file.flush();
-  return tracks;
 }
 
 /**
