@@ -114,8 +114,29 @@ function waitingText() {
   return el('span', {}, 'Start publishing at ', link, ' — playback begins automatically.');
 }
 
+/**
+ * The stream as a source the server pulls (sources file), if it is one: a camera is not published
+ * from a capture page, so the waiting text says what the server is doing instead.
+ * @returns {Promise<{ state: string, lastError: { message: string } | null } | undefined>}
+ */
+async function pulledSource() {
+  const res = await fetch('/api/sources', { cache: 'no-store' }).catch(() => null);
+  if (!res?.ok) return undefined;
+  /** @type {{ sources?: { name: string, state: string, lastError: { message: string } | null }[] }} */
+  const body = await res.json().catch(() => ({}));
+  return body.sources?.find((s) => s.name === name);
+}
+
 function showWaiting() {
   setState('waiting', `Waiting for stream ${name} to go live…`, waitingText());
+  void pulledSource().then((source) => {
+    if (!source || hook.state !== 'waiting') return;
+    const text =
+      source.state === 'retrying' && source.lastError
+        ? `The camera does not answer (${source.lastError.message}); the server keeps trying by itself.`
+        : 'The server is connecting to the camera; playback begins automatically.';
+    setState('waiting', `Connecting to camera ${name}…`, text);
+  });
 }
 
 /** @param {StreamInfo} info */

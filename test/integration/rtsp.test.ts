@@ -1,9 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../_browser.ts';
 import { tracksOf } from '../_mp4.ts';
 import { eventually, ffmpeg, freePort, sleep, startServer, type TestServer } from '../_setup.ts';
 
@@ -134,6 +136,8 @@ describe('RTSP pull from a real RTSP server (GStreamer gst-rtsp-server, H.264, 2
         `    url: "${url}"`,
         '    onDemand: true',
         '    closeAfterSeconds: 3',
+        '  - name: gone',
+        `    url: "rtsp://127.0.0.1:${await freePort()}/cam"`,
         '',
       ].join('\n'),
     );
@@ -276,6 +280,30 @@ describe('RTSP pull from a real RTSP server (GStreamer gst-rtsp-server, H.264, 2
       30_000,
       'the live edge playing again',
     );
+  });
+
+  it('tells a viewer of a camera that does not answer what the server is doing', {
+    timeout: 60_000,
+  }, async () => {
+    await eventually(
+      async () => ((await sourceState('gone'))?.retries ?? 0) >= 1 || undefined,
+      20_000,
+      'retrying',
+    );
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${t.url}/viewer.html?stream=gone`);
+      await page.waitForFunction(
+        () => document.getElementById('overlay-title')?.textContent?.includes('Connecting to camera gone'),
+        undefined,
+        { timeout: 10_000 },
+      );
+      expect(await page.textContent('#overlay-text')).toContain('the server keeps trying by itself');
+      await page.screenshot({ path: join(tmpdir(), 'dashrelay-viewer-camera-gone.png') });
+    } finally {
+      await browser.close();
+    }
   });
 
   it('never logs nor shows the credentials', async () => {
