@@ -67,6 +67,10 @@ export class Restreamer {
     });
     list.push(target);
     this.targets.set(spec.stream, list);
+    this.opts.log.info(
+      { stream: spec.stream, target: target.info().name, url: target.redactedUrl, origin },
+      `restream: ${spec.stream} → ${target.redactedUrl} (${target.info().name}), pushed while ${spec.stream} is live`,
+    );
     const live = this.opts.liveInput(spec.stream);
     if (live && !this.closed) target.attach(live);
     return target.info();
