@@ -192,6 +192,16 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     source.timing.on('segment', onChange);
   }
 
+  /**
+   * While a session's first Period waits for its timing to be measured: the longest that can still
+   * take, ms (what is left of its `settleMs`); `undefined` when no session is waiting.
+   */
+  startsWithinMs(): number | undefined {
+    const p = this.pending;
+    if (!p) return undefined;
+    return Math.max(0, (p.source.settleMs ?? this.settleMs) - (this.now() - p.sinceMs));
+  }
+
   /** The session ended: its last Period gets a duration; its segments stay served while listed. */
   endSource(source: PeriodSource): void {
     if (this.pending?.source === source) this.cancelPending();

@@ -21,7 +21,12 @@ export interface OriginPresentation {
    */
   on(event: 'period' | 'continued', listener: () => void): unknown;
   off(event: 'period' | 'continued', listener: () => void): unknown;
+  /** While a session's first Period is being measured: the longest that can still take, ms. */
+  startsWithinMs?(): number | undefined;
 }
+
+/** Time after a first Period's settle time for its MPD to be made and rendered, ms. */
+const periodStartMarginMs = 1500;
 
 /** What the origin needs from the rest of the server: a stream's presentation and its counters. */
 export interface PresentationLookup {
@@ -105,6 +110,12 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
       // req.protocol and req.host follow X-Forwarded-* when the server trusts its proxy (trustProxy).
       const view = { timingUrl: `${req.protocol}://${req.host}/time` };
       const { presentation } = live;
+      // A camera's or encoder's own GOPs are measured before the first Period (two of them, up to
+      // 12 s): a viewer who came early is held that long rather than told 404.
+      const settling = presentation.startsWithinMs?.();
+      if (settling !== undefined) {
+        holdMs = Math.max(holdMs, Date.now() - receivedAtMs + settling + periodStartMarginMs);
+      }
       const leftMs = Math.max(0, receivedAtMs + holdMs - Date.now());
       mpd = presentation.render(view) ?? (await waitForPeriod(presentation, leftMs, view));
     } finally {

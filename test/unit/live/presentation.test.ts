@@ -168,6 +168,21 @@ describe('Presentation', () => {
     expect(periodsOf(t.render())).toHaveLength(1);
   });
 
+  it('says how long a session waiting for its first Period may still take (the rest of its settle time)', () => {
+    const t = setup();
+    expect(t.presentation.startsWithinMs()).toBeUndefined();
+    const s = t.addSession('aaaa1111', 1_000_000);
+    expect(t.presentation.startsWithinMs()).toBe(2000);
+    t.advance(1500);
+    expect(t.presentation.startsWithinMs()).toBe(500);
+    t.advance(1000);
+    expect(t.presentation.startsWithinMs()).toBe(0);
+    s.store.publishManifest({ raw: Buffer.from(ffmpegMpd), adaptationSets: parseFfmpegManifest(ffmpegMpd) });
+    startSession(s, 1_000_050);
+    expect(periodsOf(t.render())).toHaveLength(1);
+    expect(t.presentation.startsWithinMs()).toBeUndefined();
+  });
+
   it('writes the first Period from the session timing: AST = media start, track timescale, session path', () => {
     const t = setup();
     const s = t.addSession('aaaa1111', 1_000_000);
