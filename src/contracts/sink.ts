@@ -50,6 +50,18 @@ export interface PublishRequest {
   readonly client?: string | undefined;
 }
 
+/**
+ * What an ingest needs of the session it feeds (core's `Session`): push the container bytes in order,
+ * stop reading on `pause` until `resume`, end it, and stop when it ends or fails.
+ */
+export interface IngestSession {
+  readonly info: { readonly sessionId: string };
+  push(chunk: Buffer): void;
+  end(): Promise<void>;
+  on(event: 'pause' | 'resume' | 'ended', listener: () => void): unknown;
+  on(event: 'fatal', listener: (err: Error) => void): unknown;
+}
+
 /** Session metadata the sinks and the API read. */
 export interface SessionInfo extends PublishRequest {
   readonly sessionId: string;

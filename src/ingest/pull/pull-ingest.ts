@@ -1,8 +1,7 @@
 import type { ParentLogger } from '../../contracts/logger.ts';
-import type { PublishRequest } from '../../contracts/sink.ts';
+import type { IngestSession, PublishRequest } from '../../contracts/sink.ts';
 import { redactText, redactUrl, secretsOf } from '../../util/redact.ts';
 import { buildPullArgs, schemeOf } from './pull-args.ts';
-import type { PullSession } from './pull-run.ts';
 import { type PullSourceStatus, PullSupervisor } from './pull-supervisor.ts';
 import type { PullSource } from './source-schema.ts';
 
@@ -10,7 +9,7 @@ export interface PullIngestOptions {
   readonly sources: readonly PullSource[];
   readonly ffmpegPath: string;
   /** Opens a session (the registry's `open`); throws `DR_ERR_INGEST_STREAM_BUSY` when the name is taken. */
-  readonly openSession: (request: PublishRequest) => Promise<PullSession>;
+  readonly openSession: (request: PublishRequest) => Promise<IngestSession>;
   /** ffmpeg's network timeout, ms (`sources.timeoutMs`). */
   readonly timeoutMs: number;
   /** Longest wait between tries, ms (`sources.maxRetryDelayMs`). */

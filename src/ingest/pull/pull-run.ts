@@ -1,20 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { ParentLogger } from '../../contracts/logger.ts';
 import type { AudioCodec, VideoCodec } from '../../contracts/media.ts';
-import type { PublishRequest } from '../../contracts/sink.ts';
+import type { IngestSession, PublishRequest } from '../../contracts/sink.ts';
 import { createError, type DashrelayError, toDashrelayError } from '../../errors/errors.ts';
 import { type FfmpegExit, FfmpegProcess } from '../../ffmpeg/ffmpeg-process.ts';
 import { MatroskaDemuxer } from '../../media/matroska-demuxer.ts';
 import type { MediaCodec, MediaTrack } from '../../media/types.ts';
 import { rateLimited } from '../../util/rate-limit.ts';
-
-/** What a pull needs of a session (implemented by core's Session). */
-export interface PullSession {
-  push(chunk: Buffer): void;
-  end(): Promise<void>;
-  on(event: 'pause' | 'resume' | 'ended', listener: () => void): unknown;
-  on(event: 'fatal', listener: (err: Error) => void): unknown;
-}
 
 export interface PullRunOptions {
   readonly ffmpegPath: string;
@@ -28,7 +20,7 @@ export interface PullRunOptions {
   /** Masks credentials in ffmpeg's lines (see redact.ts). */
   readonly redact: (text: string) => string;
   /** Opens the session; throws `DR_ERR_INGEST_STREAM_BUSY` when the name is taken. */
-  readonly openSession: (request: PublishRequest) => Promise<PullSession>;
+  readonly openSession: (request: PublishRequest) => Promise<IngestSession>;
   /** Largest output held before the Matroska Tracks are complete, bytes. */
   readonly maxHeaderBytes: number;
   /** ffmpeg giving no bytes for this long while nothing holds it back is a dead source, ms. */
@@ -58,7 +50,7 @@ export class PullRun extends EventEmitter<{ live: [] }> {
   private readonly demuxer: MatroskaDemuxer;
   private readonly header: Buffer[] = [];
   private headerBytes = 0;
-  private session: PullSession | undefined;
+  private session: IngestSession | undefined;
   private sessionEnded: Promise<void> | undefined;
   private liveSinceMs: number | undefined;
   private liveMs = 0;
@@ -137,7 +129,7 @@ export class PullRun extends EventEmitter<{ live: [] }> {
     this.state = 'opening';
     // Until the session exists, bytes wait in ffmpeg's pipe rather than here.
     this.ffmpeg.pauseStdout();
-    let session: PullSession;
+    let session: IngestSession;
     try {
       session = await this.opts.openSession({
         stream: this.opts.stream,

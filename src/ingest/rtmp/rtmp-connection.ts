@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../../contracts/logger.ts';
 import type { AudioCodec } from '../../contracts/media.ts';
-import type { PublishRequest } from '../../contracts/sink.ts';
+import type { IngestSession, PublishRequest } from '../../contracts/sink.ts';
 import { createError, type DashrelayError, toDashrelayError } from '../../errors/errors.ts';
 import { isValidStreamName } from '../../util/stream-name.ts';
 import {
@@ -16,20 +16,11 @@ import {
 } from './flv-media.ts';
 import { createRtmpProtocol, decodeScriptData, flvHeader, flvTag, type NmsPacket } from './nms-rtmp.ts';
 
-/** What the RTMP ingest needs of a session (implemented by core's Session). */
-export interface RtmpIngestSession {
-  readonly info: { readonly sessionId: string };
-  push(chunk: Buffer): void;
-  end(): Promise<void>;
-  on(event: 'pause' | 'resume' | 'ended', listener: () => void): unknown;
-  on(event: 'fatal', listener: (err: Error) => void): unknown;
-}
-
 export interface RtmpConnectionOptions {
   /** The RTMP application publishers use: `rtmp://host:port/<app>/<stream>`. */
   readonly app: string;
   /** Opens the session; throws `DR_ERR_INGEST_STREAM_BUSY` when the name is taken. */
-  readonly openSession: (request: PublishRequest) => Promise<RtmpIngestSession>;
+  readonly openSession: (request: PublishRequest) => Promise<IngestSession>;
   /** Whether a stream name already has a publisher, asked before "publish started" is answered. */
   readonly streamBusy: (stream: string) => boolean;
   /** A publisher sending nothing for this long is gone (a power cut sends no FIN), ms. */
@@ -53,7 +44,7 @@ export class RtmpConnection {
   private readonly rtmp = createRtmpProtocol();
   private stream: string | undefined;
   private state: 'connecting' | 'waiting-video' | 'opening' | 'live' | 'closed' = 'connecting';
-  private session: RtmpIngestSession | undefined;
+  private session: IngestSession | undefined;
   /** FLV tags received before the session opened, in order. */
   private readonly pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -184,7 +175,7 @@ export class RtmpConnection {
     this.state = 'opening';
     // Until the session exists, bytes wait in the kernel rather than in `pending`.
     this.socket.pause();
-    let session: RtmpIngestSession;
+    let session: IngestSession;
     try {
       session = await this.opts.openSession({
         stream,
