@@ -37,6 +37,29 @@ async function sampleVideo(page: Page) {
   });
 }
 
+/** Waits until the page's video element plays (data for the current frame, time moving, not paused). */
+async function untilPlaying(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const v = document.querySelector('video') as HTMLVideoElement | null;
+      return v !== null && v.readyState >= 2 && v.currentTime > 0 && !v.paused;
+    },
+    undefined,
+    { timeout: 45_000 },
+  );
+}
+
+/** For 8 s the 640-wide video plays on: its time advances and new frames keep being presented. */
+async function expectPlaysOn(page: Page): Promise<void> {
+  const first = await sampleVideo(page);
+  await sleep(8000);
+  const last = await sampleVideo(page);
+  expect(last.width).toBe(640);
+  expect(last.currentTime - first.currentTime).toBeGreaterThanOrEqual(7);
+  // New frames keep being presented (a loaded 2-core machine renders fewer than 30 a second).
+  expect(last.presented - first.presented).toBeGreaterThan(100);
+}
+
 describe('end to end in headless Chromium: capture page → server → viewer page', () => {
   let t: TestServer;
   let browser: Browser;
@@ -69,14 +92,7 @@ describe('end to end in headless Chromium: capture page → server → viewer pa
     const viewer = await browser.newPage();
     viewer.on('pageerror', (e) => errors.push(`viewer: ${e.message}`));
     await viewer.goto(`${t.url}/viewer.html?stream=e2e`);
-    await viewer.waitForFunction(
-      () => {
-        const v = document.querySelector('video') as HTMLVideoElement | null;
-        return v !== null && v.readyState >= 2 && v.currentTime > 0 && !v.paused;
-      },
-      undefined,
-      { timeout: 45_000 },
-    );
+    await untilPlaying(viewer);
 
     const first = await sampleVideo(viewer);
     const hashes = new Set<number>([first.hash]);
@@ -131,21 +147,8 @@ describe('end to end in headless Chromium: capture page → server → viewer pa
     const viewer = await browser.newPage();
     viewer.on('pageerror', (e) => errors.push(`viewer: ${e.message}`));
     await viewer.goto(`${t.url}/viewer.html?stream=e2e-mp4`);
-    await viewer.waitForFunction(
-      () => {
-        const v = document.querySelector('video') as HTMLVideoElement | null;
-        return v !== null && v.readyState >= 2 && v.currentTime > 0 && !v.paused;
-      },
-      undefined,
-      { timeout: 45_000 },
-    );
-    const first = await sampleVideo(viewer);
-    await sleep(8000);
-    const last = await sampleVideo(viewer);
-    expect(last.width).toBe(640);
-    expect(last.currentTime - first.currentTime).toBeGreaterThanOrEqual(7);
-    // New frames keep being presented (a loaded 2-core machine renders fewer than 30 a second).
-    expect(last.presented - first.presented).toBeGreaterThan(100);
+    await untilPlaying(viewer);
+    await expectPlaysOn(viewer);
     expect(errors).toEqual([]);
     await capture.close();
     await viewer.close();
@@ -187,21 +190,8 @@ describe('end to end in headless Chromium: capture page → server → viewer pa
       viewer.on('pageerror', (e) => errors.push(e.message));
       // Opened before the publisher is live: the page waits for the stream, then plays.
       await viewer.goto(`${t.url}/viewer.html?stream=obs`);
-      await viewer.waitForFunction(
-        () => {
-          const v = document.querySelector('video') as HTMLVideoElement | null;
-          return v !== null && v.readyState >= 2 && v.currentTime > 0 && !v.paused;
-        },
-        undefined,
-        { timeout: 45_000 },
-      );
-      const first = await sampleVideo(viewer);
-      await sleep(8000);
-      const last = await sampleVideo(viewer);
-      expect(last.width).toBe(640);
-      expect(last.currentTime - first.currentTime).toBeGreaterThanOrEqual(7);
-      // New frames keep being presented (a loaded 2-core machine renders fewer than 30 a second).
-      expect(last.presented - first.presented).toBeGreaterThan(100);
+      await untilPlaying(viewer);
+      await expectPlaysOn(viewer);
       if (process.env.SCREENSHOT_DIR)
         await viewer.screenshot({ path: `${process.env.SCREENSHOT_DIR}/viewer-rtmp.png` });
       expect(errors).toEqual([]);
