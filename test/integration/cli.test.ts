@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, cliPath, runCli as runBuiltCli } from '../_cli.ts';
 import {
   eventually,
   fixture,
@@ -16,32 +17,11 @@ import {
   type TestServer,
 } from '../_setup.ts';
 
-const cli = resolve('dist/cli/main.js');
+const cli = cliPath;
 
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [cli, ...args], {
-    env: { ...process.env, LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  return {
-    child,
-    exited,
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-  };
+/** The CLI with JSON logs, which the tests read. */
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
+  return runBuiltCli(args, { LOG_FORMAT: 'json', ...env });
 }
 
 describe('dashrelay CLI', () => {

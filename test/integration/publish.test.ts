@@ -1,11 +1,12 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, cliPath, runCli } from '../_cli.ts';
 import { tracksOf } from '../_mp4.ts';
 import { eventually, ffmpeg, freePort, startServer, type TestServer } from '../_setup.ts';
 
@@ -16,39 +17,10 @@ import { eventually, ffmpeg, freePort, startServer, type TestServer } from '../_
  */
 
 const run = promisify(execFile);
-const cli = resolve('dist/cli/main.js');
-
-interface CliRun {
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+const cli = cliPath;
 
 function publish(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
-  const child = spawn(process.execPath, [cli, 'publish', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr?.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  return {
-    child,
-    exited,
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-  };
+  return runCli(['publish', ...args], env);
 }
 
 async function stop(p: CliRun): Promise<number | null> {
