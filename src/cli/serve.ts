@@ -5,13 +5,14 @@ import type { AnalysisPlugin } from '../analysis/types.ts';
 import { createRelayServer } from '../app/create-server.ts';
 import { defaultAnalyzers } from '../app/default-analyzers.ts';
 import { resolveConfig } from '../config/config.ts';
+import { loadConfigFile, mergeConfig } from '../config/config-file.ts';
 import { defaultAt, readOptions, serveOptions } from '../config/options.ts';
 import type { ConfigInput } from '../config/schema.ts';
 import { createError } from '../errors/errors.ts';
 import { UsageError } from './usage-error.ts';
 
 const optionLines = serveOptions.map((o) => {
-  const left = `  ${o.flag} ${o.valueName}`.padEnd(26);
+  const left = `  ${o.flag} ${o.valueName}`.trimEnd().padEnd(26);
   const env = o.env ? ` [${o.env}]` : '';
   return `${left}${o.help}${env} (default ${formatDefault(defaultAt(o.path))})`;
 });
@@ -21,6 +22,7 @@ export const serveHelp = `Usage: dashrelay serve [options]
 Runs the relay: WebSocket and RTMP ingest, live MPEG-DASH origin, raw archive, frame analysis, pages.
 
 Options (environment variable in brackets):
+  --config <file>         YAML/JSON file with any settings of docs/configuration.md; flags win [DASHRELAY_CONFIG]
 ${optionLines.join('\n')}
   --analyzer <module>     load an analysis plugin (a module whose default export is an AnalysisPlugin
                           or a function returning one); repeatable. The built-in "motion" always runs.
@@ -40,11 +42,25 @@ export function formatDefault(value: unknown): string {
 export function parseServeArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
-): { help: true } | { help: false; config: ConfigInput; analyzers: string[]; noAnalysis: boolean } {
+):
+  | { help: true }
+  | {
+      help: false;
+      config: ConfigInput;
+      configFile: string | undefined;
+      analyzers: string[];
+      noAnalysis: boolean;
+    } {
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      ...Object.fromEntries(serveOptions.map((o) => [o.flag.slice(2), { type: 'string' as const }])),
+      ...Object.fromEntries(
+        serveOptions.map((o) => [
+          o.flag.slice(2),
+          { type: o.flagOnly ? ('boolean' as const) : ('string' as const) },
+        ]),
+      ),
+      config: { type: 'string' },
       analyzer: { type: 'string', multiple: true },
       'no-analysis': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -53,12 +69,19 @@ export function parseServeArgs(
     allowPositionals: false,
   });
   if (values.help) return { help: true };
-  const { analyzer, 'no-analysis': noAnalysis, help: _help, ...strings } = values;
-  const read = readOptions(serveOptions, strings as Record<string, string | undefined>, env);
+  const { analyzer, 'no-analysis': noAnalysis, help: _help, config: configFile, ...given } = values;
+  const strings = Object.fromEntries(
+    Object.entries(given).map(([k, v]) => [
+      k,
+      typeof v === 'boolean' ? String(v) : (v as string | undefined),
+    ]),
+  );
+  const read = readOptions(serveOptions, strings, env);
   if ('error' in read) throw new UsageError(read.error);
   return {
     help: false,
     config: read.config,
+    configFile: (configFile as string | undefined) ?? (env.DASHRELAY_CONFIG || undefined),
     analyzers: (analyzer as string[] | undefined) ?? [],
     noAnalysis: noAnalysis === true,
   };
@@ -99,7 +122,8 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   const analyzers = parsed.noAnalysis
     ? []
     : [...defaultAnalyzers(), ...(await Promise.all(parsed.analyzers.map(loadAnalyzer)))];
-  const config = resolveConfig(parsed.config);
+  const fromFile = parsed.configFile ? await loadConfigFile(parsed.configFile) : {};
+  const config = resolveConfig(mergeConfig(fromFile, parsed.config));
   const server = await createRelayServer({
     config,
     analyzers,

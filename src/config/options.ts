@@ -15,6 +15,8 @@ export interface ConfigOption {
   readonly valueName: string;
   /** One line for `--help`. */
   readonly help: string;
+  /** A flag that takes no value (`--tls-self-signed`): present means `true`. */
+  readonly flagOnly?: true;
 }
 
 /** The flags of `dashrelay serve`; `--help`, the README table and parsing all come from this list. */
@@ -70,6 +72,69 @@ export const serveOptions: readonly ConfigOption[] = [
     help: 'frames per second given to analysis plugins',
   },
   { flag: '--analysis-width', path: 'analysis.widthPx', valueName: '<px>', help: 'width of analysis frames' },
+  {
+    flag: '--secret',
+    env: 'DASHRELAY_SECRET',
+    path: 'auth.secret',
+    valueName: '<text>',
+    help: 'secret that signs publish/play tokens (16+ characters)',
+  },
+  {
+    flag: '--secret-file',
+    env: 'DASHRELAY_SECRET_FILE',
+    path: 'auth.secretFile',
+    valueName: '<file>',
+    help: 'file holding the secret',
+  },
+  {
+    flag: '--anonymous-publish',
+    env: 'DASHRELAY_ANONYMOUS_PUBLISH',
+    path: 'auth.anonymousPublish',
+    valueName: '<bool>',
+    help: 'accept publishers without a credential (default: only on loopback with none configured)',
+  },
+  {
+    flag: '--play-tokens',
+    env: 'DASHRELAY_PLAY_TOKENS',
+    path: 'auth.playTokens',
+    valueName: '<v>',
+    help: 'viewers need a play token: off | all | stream names, comma-separated',
+  },
+  {
+    flag: '--admin-token',
+    env: 'DASHRELAY_ADMIN_TOKEN',
+    path: 'auth.adminToken',
+    valueName: '<text>',
+    help: 'token the API asks for changes, and off loopback (16+ characters)',
+  },
+  {
+    flag: '--public-url',
+    env: 'DASHRELAY_PUBLIC_URL',
+    path: 'server.publicUrl',
+    valueName: '<url>',
+    help: "the server's URL as viewers reach it (https://cams.example.org)",
+  },
+  {
+    flag: '--tls-cert',
+    env: 'DASHRELAY_TLS_CERT',
+    path: 'server.tlsCert',
+    valueName: '<file>',
+    help: 'PEM certificate: serve HTTPS and WSS',
+  },
+  {
+    flag: '--tls-key',
+    env: 'DASHRELAY_TLS_KEY',
+    path: 'server.tlsKey',
+    valueName: '<file>',
+    help: 'PEM key of --tls-cert',
+  },
+  {
+    flag: '--tls-self-signed',
+    path: 'server.tlsSelfSigned',
+    valueName: '',
+    help: 'serve HTTPS with a self-signed certificate made once for this machine',
+    flagOnly: true,
+  },
   { flag: '--log-level', env: 'LOG_LEVEL', path: 'log.level', valueName: '<level>', help: 'pino log level' },
   { flag: '--log-format', env: 'LOG_FORMAT', path: 'log.format', valueName: '<fmt>', help: 'pretty | json' },
 ];
@@ -107,6 +172,10 @@ export function describeConstraint(schema: TSchema): string {
       return 'true or false';
     case 'Array':
       return 'a list';
+    case 'Record':
+      return 'a map of stream name to text';
+    case 'Literal':
+      return JSON.stringify(schema.const);
     default:
       return 'a non-empty string';
   }
@@ -148,8 +217,12 @@ function fromText(schema: TSchema, text: string): unknown {
       return text === 'true' ? true : text === 'false' ? false : undefined;
     case 'Union': {
       // A union of a boolean and a string (trustProxy): the words true/false are the boolean.
-      const hasBoolean = (schema.anyOf as TSchema[]).some((s) => s[Kind] === 'Boolean');
-      if (hasBoolean && (text === 'true' || text === 'false')) return text === 'true';
+      const anyOf = schema.anyOf as TSchema[];
+      if (anyOf.some((s) => s[Kind] === 'Boolean') && (text === 'true' || text === 'false'))
+        return text === 'true';
+      // A word, or a list (playTokens: off | all | cam1,cam2): a listed word is the word.
+      if (anyOf.some((s) => s[Kind] === 'Literal' && s.const === text)) return text;
+      if (anyOf.some((s) => s[Kind] === 'Array')) return text.split(',').map((t) => t.trim());
       return text;
     }
     default:

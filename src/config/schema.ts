@@ -10,6 +10,9 @@ import { RestreamTargetSchema } from '../contracts/restream.ts';
 const section = <T extends Record<string, TSchema>>(properties: T, description: string) =>
   Type.Object(properties, { additionalProperties: false, default: {}, description });
 
+/** `allow <address or CIDR>`, `deny <address or CIDR>`, or `all` for either. */
+export const addressRulePattern = '^(allow|deny) (all|[0-9A-Fa-f:.]+(/[0-9]{1,3})?)$';
+
 /** Latency modes (`--latency`): `low` (1 s segments, chunked CMAF) or `normal` (2 s whole segments). */
 export const latencyModes = ['low', 'normal'] as const;
 export type LatencyMode = (typeof latencyModes)[number];
@@ -97,8 +100,160 @@ export const ConfigSchema = Type.Object(
           description:
             'honour X-Forwarded-Proto/-Host/-For (fastify `trustProxy`): `true`, or the proxy addresses/CIDRs, comma-separated',
         }),
+        publicUrl: Type.Optional(
+          Type.String({
+            pattern: '^https?://[^/?#]+$',
+            description:
+              "the server's URL as viewers reach it (`https://cams.example.org`), for absolute URLs in the MPD (UTCTiming); unset: this machine's own names and addresses, never an unknown `Host` header",
+          }),
+        ),
+        tlsCert: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'PEM certificate (chain) file: serve HTTPS and WSS on `server.port`',
+          }),
+        ),
+        tlsKey: Type.Optional(
+          Type.String({ minLength: 1, description: 'PEM private key file of `server.tlsCert`' }),
+        ),
+        tlsSelfSigned: Type.Boolean({
+          default: false,
+          description:
+            "serve HTTPS with a self-signed certificate for this machine's names and addresses, made once and kept in `<outputDir>/tls/` (its SHA-256 fingerprint is logged)",
+        }),
+        requestTimeoutMs: Type.Integer({
+          minimum: 1000,
+          maximum: 600_000,
+          default: 10_000,
+          description:
+            'time a client has to send a whole request (headers and body), ms (Node `server.requestTimeout`, `headersTimeout`): slow clients (slowloris) are cut off',
+        }),
+        keepAliveTimeoutMs: Type.Integer({
+          minimum: 1000,
+          maximum: 600_000,
+          default: 30_000,
+          description:
+            'an idle keep-alive connection is closed after this long, ms (Node `server.keepAliveTimeout`)',
+        }),
       },
       'HTTP and WebSocket listener',
+    ),
+    auth: section(
+      {
+        secret: Type.Optional(
+          Type.String({
+            minLength: 16,
+            description:
+              'server secret that signs publish and play tokens (`dashrelay token`), HMAC-SHA256; at least 16 characters (env DASHRELAY_SECRET)',
+          }),
+        ),
+        secretFile: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'file holding `auth.secret` (first line), so it stays out of the command line',
+          }),
+        ),
+        publishKeys: Type.Record(
+          Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+          Type.String({ minLength: 8 }),
+          {
+            default: {},
+            description:
+              'per-stream publish keys, `{"cam1": "<key>"}`: sent as the token (`?token=`, Bearer, RTMP `live/cam1/<key>`); at least 8 characters',
+          },
+        ),
+        anonymousPublish: Type.Optional(
+          Type.Boolean({
+            description:
+              'accept publishers without a credential; unset: only when no credential is configured and `server.host` is loopback',
+          }),
+        ),
+        playTokens: Type.Union(
+          [
+            Type.Literal('off'),
+            Type.Literal('all'),
+            Type.Array(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+          ],
+          {
+            default: 'off',
+            description:
+              'which streams viewers need a play token for: `off`, `all`, or a list of stream names; needs `auth.secret`',
+          },
+        ),
+        adminToken: Type.Optional(
+          Type.String({
+            minLength: 16,
+            description:
+              'token for the API (Bearer): needed for every change, and for full details off loopback; unset: changes from loopback only (env DASHRELAY_ADMIN_TOKEN)',
+          }),
+        ),
+        publishRules: Type.Array(Type.String({ pattern: addressRulePattern }), {
+          default: [],
+          description:
+            'who may publish, by address, first match wins, no match allows: `["allow 192.168.1.20", "deny all"]` (nginx `allow`/`deny`; IPv4/IPv6, CIDR)',
+        }),
+        playRules: Type.Array(Type.String({ pattern: addressRulePattern }), {
+          default: [],
+          description: 'who may watch (pages, MPD, segments, the API), by address, as `auth.publishRules`',
+        }),
+        allowedOrigins: Type.Array(Type.String({ pattern: '^(\\*|https?://[^/?#]+)$' }), {
+          default: [],
+          description:
+            'web pages (`Origin`) allowed to publish over WebSocket besides this server\'s own, `["https://studio.example"]`, or `["*"]`; clients that send no Origin (CLI, ffmpeg) are not affected',
+        }),
+        maxFailuresPerMinute: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          default: 10,
+          description:
+            'refused credentials one client address may send per minute before it is refused outright (429/4429) for the rest of the minute',
+        }),
+      },
+      'who may publish, watch and change the server (README "Security")',
+    ),
+    limits: section(
+      {
+        maxStreams: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 16,
+          description: 'live streams at once (every ingest, pulled sources included)',
+        }),
+        maxPublishersPerAddress: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 4,
+          description: 'publishers at once from one client address (WebSocket and RTMP)',
+        }),
+        maxViewersPerStream: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          default: 100,
+          description:
+            'viewers of one stream at once: client addresses that requested its MPD or segments in the last 10 s',
+        }),
+        maxIngestBitrateBps: Type.Integer({
+          minimum: 100_000,
+          maximum: 10_000_000_000,
+          default: 40_000_000,
+          description:
+            'a publisher sending more than this over 5 s is told and disconnected, bits/s (1080p60 H.264 is ~12 Mbit/s)',
+        }),
+        maxHeldRequests: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          default: 1000,
+          description:
+            'MPD and segment requests held waiting for content at once, all streams; more are answered 429',
+        }),
+        maxSources: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 32,
+          description: 'entries the sources file may have (each pull is an ffmpeg process)',
+        }),
+      },
+      'limits a small machine survives; each refusal is coded (docs/errors.md)',
     ),
     outputDir: Type.String({
       minLength: 1,

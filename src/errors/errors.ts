@@ -97,6 +97,60 @@ export const errorCatalogue = {
     message: '%s changes the server: it is accepted from this machine (loopback) only',
     status: 403,
   },
+  // access (README "Security")
+  DR_ERR_AUTH_MISSING: {
+    message: '%s needs a credential: %s',
+    status: 401,
+    closeCode: 4401,
+  },
+  DR_ERR_AUTH_INVALID: { message: 'The credential to %s was refused: %s', status: 401, closeCode: 4401 },
+  DR_ERR_PUBLISH_CLOSED: {
+    message:
+      'Publishing is off: this server listens on %s (not loopback) and has no credential configured. Start it with --secret <at least 16 characters> (or DASHRELAY_SECRET) and publish with a token from `dashrelay token --stream <name>`, or give streams keys (auth.publishKeys); --anonymous-publish true lets anyone publish',
+    status: 403,
+    closeCode: 4403,
+  },
+  DR_ERR_ADDRESS_DENIED: { message: 'Address %s may not %s here (%s)', status: 403, closeCode: 4403 },
+  DR_ERR_ORIGIN_DENIED: {
+    message: 'A page from %s may not publish here: add it to auth.allowedOrigins',
+    closeCode: 4403,
+  },
+  DR_ERR_AUTH_RATE_LIMITED: {
+    message: 'Too many refused credentials from %s: try again in %s s',
+    status: 429,
+    closeCode: 4429,
+  },
+  DR_ERR_ADMIN_REQUIRED: {
+    message: '%s needs the admin token: send Authorization: Bearer <auth.adminToken>',
+    status: 401,
+  },
+  // limits
+  DR_ERR_LIMIT_STREAMS: {
+    message: 'The server has %s live streams, its limit (limits.maxStreams)',
+    status: 429,
+    closeCode: 4429,
+  },
+  DR_ERR_LIMIT_PUBLISHERS: {
+    message: '%s has %s publishers here already, the limit per address (limits.maxPublishersPerAddress)',
+    closeCode: 4429,
+  },
+  DR_ERR_LIMIT_VIEWERS: {
+    message: 'Stream %s has %s viewers, its limit (limits.maxViewersPerStream)',
+    status: 429,
+  },
+  DR_ERR_LIMIT_BITRATE: {
+    message:
+      'The stream came in at %s bit/s over 5 s, above the limit of %s bit/s (limits.maxIngestBitrateBps): lower the encoder bitrate',
+    closeCode: 4429,
+  },
+  DR_ERR_LIMIT_HELD_REQUESTS: {
+    message: 'Too many requests are waiting for content (limits.maxHeldRequests): retry shortly',
+    status: 429,
+  },
+  DR_ERR_SOURCES_TOO_MANY: {
+    message: 'The sources file %s has %s entries; the limit is %s (limits.maxSources)',
+  },
+  DR_ERR_TLS_SETUP: { message: 'Cannot serve HTTPS: %s' },
   // restream
   DR_ERR_RESTREAM_URL: {
     message: 'A restream target must be an rtmp:// or rtmps:// URL (got %s://…)',

@@ -19,7 +19,7 @@ describe('resolveConfig', () => {
   it('fills every key from the schema when given nothing', () => {
     expect(resolveConfig()).toEqual(defaultConfig);
     expect(resolveConfig({})).toEqual(defaultConfig);
-    expect(defaultConfig.server).toEqual({ host: '127.0.0.1', port: 8080, trustProxy: false });
+    expect(defaultConfig.server).toMatchObject({ host: '127.0.0.1', port: 8080, trustProxy: false });
     expect(defaultConfig.ingest.maxMessageBytes).toBe(4 * 1024 * 1024);
     expect(defaultConfig.origin.holdStartMs).toBe(5000);
   });
