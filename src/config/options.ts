@@ -90,8 +90,8 @@ export const serveOptions: readonly ConfigOption[] = [
     flag: '--anonymous-publish',
     env: 'DASHRELAY_ANONYMOUS_PUBLISH',
     path: 'auth.anonymousPublish',
-    valueName: '<bool>',
-    help: 'accept publishers without a credential (default: only on loopback with none configured)',
+    valueName: '<v>',
+    help: 'true: accept publishers without a credential (unset: only on loopback, none configured)',
   },
   {
     flag: '--play-tokens',
