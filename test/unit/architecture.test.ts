@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 /**
  * The direction of imports between `src/` folders (docs/architecture.md). Leaves import only leaves;
  * the stream core knows no protocol, packager or server; adapters (each ingest protocol, each
- * packager, the origin, archive, analysis, restream and API) never import each other or the core; only the
+ * packager, the origin, archive, analysis, restream, API, auth and TLS) never import each other or the core; only the
  * composition root (`app/`) and the entry points wire them together.
  */
 const leaves = ['util', 'errors', 'config', 'contracts'];
@@ -26,6 +26,10 @@ const allowed: Record<string, readonly string[]> = {
   analysis: [...shared, 'analysis'],
   api: [...shared, 'api'],
   restream: [...shared, 'restream'],
+  // Who may publish and watch; ingest, origin and api see it only through contracts/access.ts.
+  auth: [...leaves, 'auth'],
+  // HTTPS certificates (the self-signed one made with openssl).
+  tls: [...leaves, 'tls'],
 };
 
 const srcDir = new URL('../../src/', import.meta.url).pathname;
