@@ -1,8 +1,11 @@
 /** A stream the server pulls (a camera of the sources file), as `GET /api/sources` reports it (docs/sources.md). */
 export interface PulledSourceInfo {
   readonly name: string;
-  /** The source URL with credentials (`user:password@`, secret query values) masked as `***`. */
-  readonly url: string;
+  /**
+   * The source URL with credentials (`user:password@`, secret query values) masked as `***`; left out
+   * for callers other than the admin (loopback, or the admin token).
+   */
+  readonly url?: string | undefined;
   /** Pulled only while watched. */
   readonly onDemand: boolean;
   /** `idle` | `starting` | `live` | `retrying`. */

@@ -7,8 +7,11 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import { EventLog } from '../analysis/event-log.ts';
 import type { AnalysisPlugin } from '../analysis/types.ts';
 import { apiPlugin } from '../api/api-plugin.ts';
+import { Access } from '../auth/access-control.ts';
+import { readSecret } from '../auth/secret.ts';
 import { activeProfile, type Config, type ConfigInput, resolveConfig } from '../config/config.ts';
 import { StreamRegistry } from '../core/registry.ts';
+import { createError } from '../errors/errors.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
 import { type FfmpegBinary, locateFfmpeg } from '../ffmpeg/ffmpeg-locate.ts';
 import { PullIngest } from '../ingest/pull/pull-ingest.ts';
@@ -94,6 +97,27 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     logController: new LogController({ disableRequestLogging: true }),
   });
   app.setErrorHandler(httpErrorHandler);
+  if (config.server.tlsCert || config.server.tlsKey || config.server.tlsSelfSigned) {
+    // Refused rather than ignored: a user asking for HTTPS must not get plain HTTP silently.
+    throw createError(
+      'DR_ERR_TLS_SETUP',
+      'HTTPS is not built in yet: put a TLS reverse proxy in front (--trust-proxy)',
+    );
+  }
+  const secret = await readSecret(config.auth);
+  const access = new Access({
+    auth: config.auth,
+    secret,
+    listenHost: config.server.host,
+    maxPublishersPerAddress: config.limits.maxPublishersPerAddress,
+    log: app.log.child({ component: 'access' }),
+  });
+  // The pages carry no stream: whoever may publish or watch may load them. /live, /api and /ingest
+  // apply their own rule.
+  app.addHook('onRequest', async (req) => {
+    if (/^\/(?:live|api|ingest)\//.test(req.url)) return;
+    if (!access.permits('play', req.ip)) access.checkAddress('publish', req.ip);
+  });
 
   const presentations = new Presentations({
     profile,
@@ -162,6 +186,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
   await app.register(wsIngestPlugin, {
     helloTimeoutMs: config.ingest.helloTimeoutMs,
     statusIntervalMs: config.ingest.statusIntervalMs,
+    access,
     openSession: async (request) => {
       const session = await registry.open(request);
       const archive = live(request.stream)?.archive.path;
@@ -176,6 +201,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
         idleTimeoutMs: config.rtmp.idleTimeoutMs,
         firstVideoTimeoutMs: config.rtmp.firstVideoTimeoutMs,
         maxPendingBytes: config.ingest.maxMessageBytes,
+        access,
         log: app.log.child({ component: 'rtmp' }),
         streamBusy: (stream) => registry.get(stream) !== undefined,
         openSession: (request) => registry.open(request),
@@ -189,10 +215,12 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     maxViewerBufferBytes: config.origin.maxViewerBufferBytes,
     onViewer: pull && ((stream) => pull.demand(stream)),
     holdOnDemandMs: config.sources.onDemandHoldMs,
+    access,
   });
   await app.register(apiPlugin, {
     heartbeatMs: config.events.sseHeartbeatMs,
     maxBufferedBytes: config.events.sseMaxBufferedBytes,
+    access,
     source: {
       list: () =>
         registry.list().map((e) => toStreamInfo(e.attached, restreamer.list(e.session.info.stream))),
@@ -225,7 +253,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
       },
     },
   });
-  await app.register(restreamApiPlugin, { restreamer });
+  await app.register(restreamApiPlugin, { restreamer, access });
   // dashjs's "require" export is its UMD bundle (dist/modern/umd/dash.all.min.js): served as is, no CDN.
   const dashjsFile = createRequire(import.meta.url).resolve('dashjs');
   app.get('/vendor/dash.all.min.js', (_req, reply) => {

@@ -13,15 +13,21 @@ export const PublishExit = {
   ffmpegMissing: 3,
   /** The input cannot be opened: no such device or file, no camera tool on PATH, or it fails at once. */
   inputMissing: 4,
-  /** The server refused the stream for a reason retrying cannot fix (bad name, unsupported format). */
+  /**
+   * The server refused the stream for a reason retrying cannot fix (bad name, unsupported format, a
+   * missing or wrong token, an address or the safe default that refuses publishers).
+   */
   refused: 5,
   /** `--no-reconnect`: the server could not be reached, or the connection was lost. */
   disconnected: 6,
 } as const;
 export type PublishExitCode = (typeof PublishExit)[keyof typeof PublishExit];
 
-/** Close codes the server sends for problems in what the publisher sends: retrying the same thing gets the same answer. */
-const permanentCloseCodes = new Set([4000, 4001, 4002, 4004, 4005]);
+/**
+ * Close codes the server sends for problems in what the publisher sends, or refusals of who it is
+ * (4401 credential, 4403 address, Origin or the safe default): retrying the same thing gets the same answer.
+ */
+const permanentCloseCodes = new Set([4000, 4001, 4002, 4004, 4005, 4401, 4403]);
 
 /**
  * Whether a closed ingest connection is worth retrying: everything but the refusals above and a

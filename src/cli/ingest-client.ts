@@ -35,6 +35,8 @@ export interface IngestClientLimits {
    * ms: a server behind a vanished network sends no close. Default 0: never.
    */
   readonly silenceTimeoutMs?: number;
+  /** A publish token or stream key, sent as `Authorization: Bearer` on the upgrade (never in the URL, so no log has it). */
+  readonly token?: string | undefined;
 }
 
 /**
@@ -54,7 +56,10 @@ export class IngestClient {
     private readonly events: IngestClientEvents,
     private readonly limits: IngestClientLimits = {},
   ) {
-    this.ws = new WebSocket(url, { handshakeTimeout: limits.connectTimeoutMs ?? 10_000 });
+    this.ws = new WebSocket(url, {
+      handshakeTimeout: limits.connectTimeoutMs ?? 10_000,
+      headers: limits.token ? { authorization: `Bearer ${limits.token}` } : {},
+    });
     this.ws.binaryType = 'nodebuffer';
     this.ws.on('open', () => {
       this.ws.send(JSON.stringify({ type: 'hello', ...hello }));

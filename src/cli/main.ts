@@ -2,6 +2,7 @@
 import { DashrelayError } from '../errors/errors.ts';
 import { publishHelp, runPublish } from './publish.ts';
 import { runServe, serveHelp } from './serve.ts';
+import { runToken, tokenHelp } from './token.ts';
 import { UsageError } from './usage-error.ts';
 
 const mainHelp = `Usage: dashrelay <command> [options]
@@ -9,6 +10,7 @@ const mainHelp = `Usage: dashrelay <command> [options]
 Commands:
   serve      run the relay server (what \`npm start\` runs)
   publish    publish a Raspberry Pi camera, a webcam, a file or any ffmpeg input to a server, reconnecting by itself
+  token      print a signed publish or play token for a stream (the server's --secret)
 
 Run \`dashrelay <command> --help\` for the options of each.`;
 
@@ -19,6 +21,8 @@ async function main(argv: string[]): Promise<number> {
       return runServe(rest);
     case 'publish':
       return runPublish(rest);
+    case 'token':
+      return runToken(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -39,9 +43,10 @@ main(process.argv.slice(2)).then(
     const code = (err as { code?: string }).code ?? '';
     if (err instanceof UsageError || code.startsWith('ERR_PARSE_ARGS') || code === 'DR_ERR_CONFIG_INVALID') {
       console.error(`dashrelay: ${(err as Error).message}`);
-      const help = command === 'serve' ? serveHelp : command === 'publish' ? publishHelp : mainHelp;
+      const helps: Record<string, string> = { serve: serveHelp, publish: publishHelp, token: tokenHelp };
+      const help = (command && helps[command]) || mainHelp;
       console.error(
-        `\n${help.split('\n')[0]}\nRun \`dashrelay ${command === 'serve' || command === 'publish' ? `${command} ` : ''}--help\` for details.`,
+        `\n${help.split('\n')[0]}\nRun \`dashrelay ${command && helps[command] ? `${command} ` : ''}--help\` for details.`,
       );
       process.exitCode = 2;
     } else if (err instanceof DashrelayError) {

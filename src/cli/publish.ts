@@ -40,6 +40,8 @@ Presets:
 Options:
   --server <url>         server to publish to (default http://127.0.0.1:8080)
   --stream <name>        stream name: 1-64 of A-Z a-z 0-9 _ - (required)
+  --token <token>        publish token (dashrelay token --stream <name>) or the stream's key,
+                         when the server asks for one [DASHRELAY_TOKEN]
   --input <input>        ffmpeg input: a file, a device (/dev/video0), a URL, a lavfi graph
   --input-format <fmt>   ffmpeg -f for the input: lavfi, v4l2, …
   --device <path>        camera for --preset rpi or webcam (default /dev/video0 for webcam)
@@ -71,7 +73,8 @@ Exit codes:
   3  ffmpeg is missing, does not run, or is older than 5.1 (install it, or set FFMPEG_PATH)
   4  the input cannot be opened: no such camera device or file, rpicam-vid/libcamera-vid not on PATH,
      or the input fails before its first frame (with --no-reconnect: whenever it fails)
-  5  the server refused the stream for good (bad stream name, unsupported format)
+  5  the server refused the stream for good (bad stream name, unsupported format, no or a wrong
+     --token, an address or a server that takes no publishers without a credential)
   6  with --no-reconnect: the server could not be reached or the connection was lost
 
 Examples:
@@ -88,6 +91,8 @@ export interface ParsedPublish {
   readonly stream: string;
   readonly request: PublishRequest;
   readonly reconnect: boolean;
+  /** Publish credential (`--token`, `DASHRELAY_TOKEN`): a token or the stream's key. */
+  readonly token: string | undefined;
   /** Plain (non-terminal) output: a status line at most this often, ms. */
   readonly statusEveryMs: number;
 }
@@ -117,6 +122,7 @@ export function parsePublishArgs(
     options: {
       server: { type: 'string', default: 'http://127.0.0.1:8080' },
       stream: { type: 'string' },
+      token: { type: 'string' },
       preset: { type: 'string' },
       input: { type: 'string' },
       'input-format': { type: 'string' },
@@ -177,6 +183,7 @@ export function parsePublishArgs(
     server: values.server,
     stream: values.stream,
     reconnect: !values['no-reconnect'],
+    token: values.token ?? (process.env.DASHRELAY_TOKEN || undefined),
     statusEveryMs: (statusEveryS ?? 10) * 1000,
     request: {
       preset: preset as PublishPreset | undefined,
@@ -446,7 +453,7 @@ export async function runPublish(argv: readonly string[]): Promise<number> {
               });
           },
         },
-        { connectTimeoutMs: 10_000, silenceTimeoutMs },
+        { connectTimeoutMs: 10_000, silenceTimeoutMs, token: parsed.token },
       );
       current = { client, source: undefined };
     });

@@ -19,6 +19,11 @@ export interface SegmentNaming {
 export interface ManifestView {
   /** This server's `/time` as the viewer reaches it (for the MPD's UTCTiming, §5.8.4.11). */
   readonly timingUrl: string;
+  /**
+   * A query string (without `?`) added to the init and media segment URLs of the SegmentTemplate: a
+   * viewer's play token rides along to every segment request (`token=…`), so any DASH player keeps it.
+   */
+  readonly segmentQuery?: string;
 }
 
 /**

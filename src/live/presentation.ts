@@ -293,7 +293,7 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
       // A session's last Period ends with its media, also once the next session's Period follows after a
       // gap: players then jump the gap instead of asking for segments that never came.
       durationMs: p.endMs !== undefined ? Math.max(0, p.endMs - p.startMs) : undefined,
-      adaptationSets: this.adaptationSetsOf(p, ast),
+      adaptationSets: this.adaptationSetsOf(p, ast, view.segmentQuery),
     }));
     return renderMpd({
       availabilityStartTimeMs: ast,
@@ -560,8 +560,9 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
     for (const [path, s] of this.sources) if (s.ended && !listed.has(s)) this.sources.delete(path);
   }
 
-  private adaptationSetsOf(period: PeriodState, ast: number): MpdAdaptationSet[] {
+  private adaptationSetsOf(period: PeriodState, ast: number, query = ''): MpdAdaptationSet[] {
     const { chunked } = this.options.profile;
+    const q = query ? `?${query}` : '';
     const path = period.source.source.path;
     return period.source.adaptationSets.map((set) => ({
       element: set,
@@ -582,8 +583,8 @@ export class Presentation extends EventEmitter<{ period: []; reanchor: [Reanchor
               // A segment may be asked for from its start: this origin holds the request and streams each
               // chunk as it is made (ffmpeg's own offset, one frame less, made dash.js ask a frame late).
               availabilityTimeOffsetS: chunked ? rep.durationTicks / rep.timescale : undefined,
-              initialization: `${path}/${String(template['@initialization'])}`,
-              media: `${path}/${String(template['@media'])}`,
+              initialization: `${path}/${String(template['@initialization'])}${q}`,
+              media: `${path}/${String(template['@media'])}${q}`,
             },
             producerReference: chunked
               ? { id, wallClockMs: ast + period.startMs, presentationTimeTicks: rep.ptoTicks }

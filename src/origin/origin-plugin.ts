@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { AccessControl } from '../contracts/access.ts';
 import type { ManifestView } from '../contracts/segments.ts';
 import { createError } from '../errors/errors.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
@@ -6,6 +7,7 @@ import { CmafRetimer } from '../live/cmaf-retime.ts';
 import type { LiveFile } from '../live/live-file.ts';
 import type { ResolvedSegment } from '../live/presentation.ts';
 import { manifestFileName, sameSegment } from '../live/segment-store.ts';
+import { credentialOf } from '../util/credential.ts';
 import { isValidStreamName } from '../util/stream-name.ts';
 import { type DeliveryCounters, deliverFile } from './deliver-file.ts';
 
@@ -55,6 +57,11 @@ export interface OriginPluginOptions {
    * camera connects, then two of its GOPs are measured). Default: `holdStartMs`.
    */
   readonly holdOnDemandMs?: number | undefined;
+  /**
+   * Who may watch (README "Security"): address rules on every request, play tokens where
+   * `auth.playTokens` asks for them. Without it, anyone may.
+   */
+  readonly access?: AccessControl | undefined;
 }
 
 const corsHeaders = { 'Access-Control-Allow-Origin': '*', 'Timing-Allow-Origin': '*' };
@@ -74,6 +81,22 @@ const segmentHeaders = {
  */
 export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app, opts) => {
   app.setErrorHandler(httpErrorHandler);
+  const { access } = opts;
+  if (access) {
+    app.addHook('onRequest', async (req) => {
+      if (req.url.startsWith('/live/')) access.checkAddress('play', req.ip);
+    });
+  }
+  /** The play token this request carries, checked when the stream needs one; the query that passes it on. */
+  const authorize = async (
+    stream: string,
+    req: { ip: string; url: string; headers: Record<string, string | string[] | undefined> },
+  ): Promise<string | undefined> => {
+    if (!access?.playTokenRequired(stream)) return undefined;
+    const credential = credentialOf(req.url, req.headers);
+    await access.authorizePlay(stream, req.ip, credential);
+    return credential && `token=${encodeURIComponent(credential)}`;
+  };
   app.get('/time', async (_req, reply) => {
     reply.header('Cache-Control', 'no-store').headers(corsHeaders).type('text/plain');
     return new Date().toISOString();
@@ -93,6 +116,7 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
     let holdMs = opts.holdStartMs;
     const { stream, file: name } = req.params;
     const valid = isValidStreamName(stream);
+    const segmentQuery = valid ? await authorize(stream, req) : undefined;
     const onViewer = valid && name === manifestFileName ? opts.onViewer : undefined;
     // A held request is a viewer for as long as it is held: an on-demand source must not stop while
     // its first Period (two of the camera's GOPs) is being measured for it.
@@ -108,7 +132,7 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
       if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
       if (name !== manifestFileName) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
       // req.protocol and req.host follow X-Forwarded-* when the server trusts its proxy (trustProxy).
-      const view = { timingUrl: `${req.protocol}://${req.host}/time` };
+      const view = { timingUrl: `${req.protocol}://${req.host}/time`, segmentQuery };
       const { presentation } = live;
       // A camera's or encoder's own GOPs are measured before the first Period (two of them, up to
       // 12 s): a viewer who came early is held that long rather than told 404.
@@ -132,6 +156,7 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
     async (req, reply) => {
       const { stream, path, file: name } = req.params;
       const valid = isValidStreamName(stream);
+      if (valid) await authorize(stream, req);
       const onViewer = valid ? opts.onViewer : undefined;
       if (onViewer) {
         void onViewer(stream);

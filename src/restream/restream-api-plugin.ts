@@ -1,12 +1,16 @@
 import { isIP } from 'node:net';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { AccessControl } from '../contracts/access.ts';
 import { restreamUrlPattern } from '../contracts/restream.ts';
 import { createError } from '../errors/errors.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
+import { credentialOf } from '../util/credential.ts';
 import type { Restreamer } from './restreamer.ts';
 
 export interface RestreamApiPluginOptions {
   readonly restreamer: Restreamer;
+  /** Who may read and change targets (the admin token, README "Security"); without it, loopback only. */
+  readonly access?: AccessControl | undefined;
 }
 
 const streamParams = {
@@ -41,6 +45,12 @@ const addBody = {
 export const restreamApiPlugin: FastifyPluginAsync<RestreamApiPluginOptions> = async (app, opts) => {
   app.setErrorHandler(httpErrorHandler);
   const { restreamer } = opts;
+  /** Targets are URLs with stream keys (masked, still telling): reads too need the admin. */
+  const requireAdmin = (req: FastifyRequest): void => {
+    const what = `${req.method} ${req.url.split('?')[0]}`;
+    if (opts.access) opts.access.requireAdmin(what, req.ip, credentialOf(undefined, req.headers));
+    else if (!isLoopback(req.ip)) throw createError('DR_ERR_API_LOOPBACK_ONLY', what);
+  };
   app.addHook('onSend', async (_req, reply) => {
     reply.header('Cache-Control', 'no-store');
   });
@@ -48,14 +58,17 @@ export const restreamApiPlugin: FastifyPluginAsync<RestreamApiPluginOptions> = a
   app.get<{ Params: { stream: string } }>(
     '/api/streams/:stream/restream',
     { schema: { params: streamParams } },
-    async (req) => ({ targets: restreamer.list(req.params.stream) }),
+    async (req) => {
+      requireAdmin(req);
+      return { targets: restreamer.list(req.params.stream) };
+    },
   );
 
   app.post<{ Params: { stream: string }; Body: { url: string; name?: string } }>(
     '/api/streams/:stream/restream',
     { schema: { params: streamParams, body: addBody } },
     async (req, reply) => {
-      requireLoopback(req);
+      requireAdmin(req);
       const info = restreamer.add({ stream: req.params.stream, ...req.body }, 'api');
       return reply.code(201).send(info);
     },
@@ -65,7 +78,7 @@ export const restreamApiPlugin: FastifyPluginAsync<RestreamApiPluginOptions> = a
     '/api/streams/:stream/restream/:id',
     { schema: { params: targetParams } },
     async (req, reply) => {
-      requireLoopback(req);
+      requireAdmin(req);
       if (!(await restreamer.remove(req.params.stream, req.params.id))) {
         throw createError('DR_ERR_RESTREAM_NOT_FOUND', req.params.stream, req.params.id);
       }
@@ -75,11 +88,6 @@ export const restreamApiPlugin: FastifyPluginAsync<RestreamApiPluginOptions> = a
 };
 
 /** `req.ip` is the client behind a trusted proxy (`--trust-proxy`), else the socket's peer. */
-function requireLoopback(req: FastifyRequest): void {
-  if (!isLoopback(req.ip))
-    throw createError('DR_ERR_API_LOOPBACK_ONLY', `${req.method} ${req.url.split('?')[0]}`);
-}
-
 export function isLoopback(address: string): boolean {
   const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
   if (isIP(v4) === 4) return v4.startsWith('127.');

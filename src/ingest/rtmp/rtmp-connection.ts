@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { AccessControl, PublishAdmission } from '../../contracts/access.ts';
 import type { Logger } from '../../contracts/logger.ts';
 import type { AudioCodec } from '../../contracts/media.ts';
 import type { IngestSession, PublishRequest } from '../../contracts/sink.ts';
@@ -15,6 +16,7 @@ import {
   videoCodecOfTag,
 } from './flv-media.ts';
 import { createRtmpProtocol, decodeScriptData, flvHeader, flvTag, type NmsPacket } from './nms-rtmp.ts';
+import { parsePublishName } from './stream-key.ts';
 
 export interface RtmpConnectionOptions {
   /** The RTMP application publishers use: `rtmp://host:port/<app>/<stream>`. */
@@ -29,6 +31,8 @@ export interface RtmpConnectionOptions {
   readonly firstVideoTimeoutMs: number;
   /** Largest media buffered before the session opens, bytes. */
   readonly maxPendingBytes: number;
+  /** Who may publish (README "Security"); without it, anyone may. */
+  readonly access?: AccessControl | undefined;
   readonly log: Logger;
 }
 
@@ -43,7 +47,9 @@ export interface RtmpConnectionOptions {
 export class RtmpConnection {
   private readonly rtmp = createRtmpProtocol();
   private stream: string | undefined;
-  private state: 'connecting' | 'waiting-video' | 'opening' | 'live' | 'closed' = 'connecting';
+  private state: 'connecting' | 'authorizing' | 'waiting-video' | 'opening' | 'live' | 'closed' =
+    'connecting';
+  private admission: PublishAdmission | undefined;
   private session: IngestSession | undefined;
   /** FLV tags received before the session opened, in order. */
   private readonly pending: Buffer[] = [];
@@ -105,16 +111,44 @@ export class RtmpConnection {
   private onPublish(streamName: string): void {
     this.rtmp.streamId = this.rtmp.parserPacket.header.stream_id;
     if (this.state !== 'connecting') return;
-    const name = streamName.split('?')[0] ?? '';
-    const app = this.rtmp.streamApp ?? '';
-    if (app !== this.opts.app) {
-      this.refuse(createError('DR_ERR_RTMP_APP', JSON.stringify(app.slice(0, 80)), this.opts.app));
+    const parsed = parsePublishName(this.rtmp.streamApp ?? '', this.opts.app, streamName);
+    if (!parsed.ok) {
+      this.refuse(createError('DR_ERR_RTMP_APP', JSON.stringify(parsed.app.slice(0, 80)), this.opts.app));
       return;
     }
+    const name = parsed.stream;
     if (!isValidStreamName(name)) {
       this.refuse(createError('DR_ERR_INGEST_STREAM_NAME', JSON.stringify(name.slice(0, 80))));
       return;
     }
+    const access = this.opts.access;
+    if (!access) {
+      this.admitted(name);
+      return;
+    }
+    this.state = 'authorizing';
+    access
+      .admitPublisher({
+        stream: name,
+        address: this.socket.remoteAddress ?? '',
+        credential: parsed.credential,
+      })
+      .then(
+        (admission) => {
+          if (this.state !== 'authorizing') {
+            admission.release();
+            return;
+          }
+          this.admission = admission;
+          this.state = 'connecting';
+          this.admitted(name);
+        },
+        (err: unknown) => this.refuse(toDashrelayError(err)),
+      );
+  }
+
+  /** Publishing `name` is allowed: answer "publish started" unless the name is taken. */
+  private admitted(name: string): void {
     if (this.opts.streamBusy(name)) {
       this.refuse(createError('DR_ERR_INGEST_STREAM_BUSY', name));
       return;
@@ -229,6 +263,7 @@ export class RtmpConnection {
   private close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.admission?.release();
     clearTimeout(this.firstVideoTimer);
     this.pending.length = 0;
     const session = this.session;

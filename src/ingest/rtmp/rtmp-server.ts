@@ -24,6 +24,13 @@ export class RtmpIngest {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       const log = opts.log;
+      try {
+        // Address rules come before anything else: a denied client gets no RTMP handshake.
+        opts.access?.checkAddress('publish', socket.remoteAddress ?? '');
+      } catch {
+        socket.destroy();
+        return;
+      }
       new RtmpConnection(socket, { ...opts, log });
     });
   }

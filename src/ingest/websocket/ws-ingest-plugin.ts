@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { AccessControl, PublishAdmission } from '../../contracts/access.ts';
 import type { PublishRequest } from '../../contracts/sink.ts';
 import { createError, DashrelayError, type ErrorCode, toDashrelayError } from '../../errors/errors.ts';
+import { credentialOf } from '../../util/credential.ts';
 import { isValidStreamName } from '../../util/stream-name.ts';
 import { parseControlMessage, type ServerMessage, startsWithEbmlHeader, startsWithFtyp } from './messages.ts';
 import { describeMimeType } from './mime-type.ts';
@@ -29,6 +31,8 @@ export interface IngestPluginOptions {
   readonly helloTimeoutMs?: number;
   /** Interval of `status` messages, ms. Default 1000. */
   readonly statusIntervalMs?: number;
+  /** Who may publish (README "Security"); without it, anyone may. */
+  readonly access?: AccessControl | undefined;
 }
 
 /**
@@ -40,10 +44,41 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
   app.get<{ Params: { stream: string } }>('/ingest/:stream', { websocket: true }, (socket, req) => {
     const { stream } = req.params;
     const log = req.log.child({ stream });
+    const address = req.ip;
+    try {
+      opts.access?.checkAddress('publish', address);
+    } catch (err) {
+      fail(socket, err as Error);
+      return;
+    }
     if (!isValidStreamName(stream)) {
       fail(socket, createError('DR_ERR_INGEST_STREAM_NAME', JSON.stringify(stream.slice(0, 80))));
       return;
     }
+    // Checked while the publisher sends its hello; the session opens only once it is let in.
+    let admission: PublishAdmission | undefined;
+    let closed = false;
+    const admitted: Promise<boolean> = opts.access
+      ? opts.access
+          .admitPublisher({
+            stream,
+            address,
+            credential: credentialOf(req.url, req.headers),
+            origin: req.headers.origin,
+            ownOrigin: `${req.protocol}://${req.host}`,
+          })
+          .then(
+            (a) => {
+              if (closed) a.release();
+              else admission = a;
+              return !closed;
+            },
+            (err: Error) => {
+              fail(socket, err);
+              return false;
+            },
+          )
+      : Promise.resolve(true);
     let session: IngestSession | undefined;
     let opening = false;
     /** Media frames that arrived in the same read as the hello, before the session existed. */
@@ -58,6 +93,8 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
     );
 
     socket.on('message', (data, isBinary) => {
+      // A refused publisher's hello can arrive while its socket closes: pausing it then would stall the close.
+      if (socket.readyState !== socket.OPEN) return;
       if (!isBinary) {
         if (session || opening) return fail(socket, createError('DR_ERR_INGEST_HELLO_TWICE'));
         const parsed = parseControlMessage(data.toString());
@@ -114,6 +151,8 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
     }
 
     socket.on('close', (code, reason) => {
+      closed = true;
+      admission?.release();
       clearTimeout(helloTimer);
       clearInterval(statusTimer);
       log.info({ code, reason: reason.toString() }, 'publisher disconnected');
@@ -123,6 +162,7 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
 
     async function start(request: PublishRequest): Promise<void> {
       let archive: string;
+      if (!(await admitted)) return;
       try {
         const opened = await opts.openSession(request);
         session = opened.session;
@@ -158,7 +198,7 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
         opts.statusIntervalMs ?? 1000,
       );
       log.info(
-        { mimeType: request.mimeType, client: request.client, remoteAddress: req.socket.remoteAddress },
+        { mimeType: request.mimeType, client: request.client, remoteAddress: address },
         'publisher connected',
       );
       send(socket, {

@@ -1,0 +1,189 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { signToken } from '../../src/auth/tokens.ts';
+import { fixtureMimeTypes, startServer, TestPublisher, type TestServer } from '../_setup.ts';
+
+const secret = 'a-test-secret-of-some-length';
+
+/** Publishes with `hello`; resolves to `ready`, or the close code and error of a refusal. */
+async function tryPublish(
+  wsUrl: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ ready: boolean; closeCode?: number; code?: string }> {
+  const ws = new WebSocket(`${wsUrl}/ingest/${path}`, { headers });
+  const messages: { type: string; code?: string }[] = [];
+  ws.on('message', (d, binary) => {
+    if (!binary) messages.push(JSON.parse(d.toString()));
+  });
+  ws.on('error', () => {});
+  ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', mimeType: fixtureMimeTypes.h264 })));
+  return new Promise((resolve) => {
+    ws.on('message', () => {
+      if (messages.some((m) => m.type === 'ready')) {
+        ws.close(1000);
+        resolve({ ready: true });
+      }
+    });
+    ws.once('close', (closeCode) => {
+      resolve({ ready: false, closeCode, code: messages.find((m) => m.type === 'error')?.code });
+    });
+  });
+}
+
+describe('the safe default: a server on 0.0.0.0 with no credential refuses publishers', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startServer({
+      analyzers: [],
+      config: { server: { host: '0.0.0.0' }, rtmp: { enabled: false } },
+    });
+  });
+  afterAll(async () => t?.close());
+
+  it('refuses a publisher connecting to 127.0.0.1 with 4403 DR_ERR_PUBLISH_CLOSED and still serves pages', async () => {
+    const r = await tryPublish(t.wsUrl, 'cam1');
+    expect(r).toMatchObject({ ready: false, closeCode: 4403, code: 'DR_ERR_PUBLISH_CLOSED' });
+    expect((await fetch(`${t.url}/capture.html`)).status).toBe(200);
+  });
+});
+
+describe('publish credentials over WebSocket', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startServer({
+      analyzers: [],
+      config: {
+        server: { host: '0.0.0.0' },
+        rtmp: { enabled: false },
+        auth: { secret, publishKeys: { keyed: 'the-key-of-keyed' }, maxFailuresPerMinute: 50 },
+      },
+    });
+  });
+  afterAll(async () => t?.close());
+
+  it('accepts a signed token in ?token= and as a Bearer header, and a stream key', async () => {
+    const token = await signToken(secret, { stream: 'tok-query', action: 'publish' }, 60);
+    expect(await tryPublish(t.wsUrl, `tok-query?token=${token}`)).toMatchObject({ ready: true });
+    const bearer = await signToken(secret, { stream: 'tok-bearer', action: 'publish' }, 60);
+    expect(await tryPublish(t.wsUrl, 'tok-bearer', { authorization: `Bearer ${bearer}` })).toMatchObject({
+      ready: true,
+    });
+    expect(await tryPublish(t.wsUrl, 'keyed?token=the-key-of-keyed')).toMatchObject({ ready: true });
+    const any = await signToken(secret, { stream: '*', action: 'publish' }, 60);
+    expect(await tryPublish(t.wsUrl, `other?token=${any}`)).toMatchObject({ ready: true });
+  });
+
+  it.each([
+    ['no credential', async () => '', 'DR_ERR_AUTH_MISSING'],
+    ['a wrong key', async () => 'not-the-key', 'DR_ERR_AUTH_INVALID'],
+    ['an expired token', async () => expired(), 'DR_ERR_AUTH_INVALID'],
+    [
+      'a tampered token',
+      async () => tamper(await signToken(secret, { stream: 'cam1', action: 'publish' }, 60)),
+      'DR_ERR_AUTH_INVALID',
+    ],
+    [
+      'a token for another stream',
+      async () => signToken(secret, { stream: 'cam2', action: 'publish' }, 60),
+      'DR_ERR_AUTH_INVALID',
+    ],
+    [
+      'a play token',
+      async () => signToken(secret, { stream: 'cam1', action: 'play' }, 60),
+      'DR_ERR_AUTH_INVALID',
+    ],
+    [
+      'a token of another secret',
+      async () => signToken('another-secret-entirely', { stream: 'cam1', action: 'publish' }, 60),
+      'DR_ERR_AUTH_INVALID',
+    ],
+  ])('refuses %s with 4401', async (_why, make, code) => {
+    const token = await make();
+    const r = await tryPublish(t.wsUrl, token ? `cam1?token=${encodeURIComponent(token)}` : 'cam1');
+    expect(r).toMatchObject({ ready: false, closeCode: 4401, code });
+  });
+
+  it('refuses a page from another site (Origin) with 4403, accepts the server’s own', async () => {
+    const token = await signToken(secret, { stream: 'cam1', action: 'publish' }, 60);
+    const foreign = await tryPublish(t.wsUrl, `cam1?token=${token}`, { origin: 'http://evil.example' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(foreign).toMatchObject({ ready: false, closeCode: 4403, code: 'DR_ERR_ORIGIN_DENIED' });
+    const own = await tryPublish(t.wsUrl, `cam1?token=${token}`, { origin: t.url });
+    expect(own).toMatchObject({ ready: true });
+  });
+});
+
+describe('repeated failures from one address are rate-limited', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startServer({
+      analyzers: [],
+      config: { rtmp: { enabled: false }, auth: { secret, maxFailuresPerMinute: 3 } },
+    });
+  });
+  afterAll(async () => t?.close());
+
+  it('answers 4429 after maxFailuresPerMinute wrong tokens, even to a right one', async () => {
+    for (let i = 0; i < 3; i++) expect((await tryPublish(t.wsUrl, 'cam1?token=a.b.c')).closeCode).toBe(4401);
+    const token = await signToken(secret, { stream: 'cam1', action: 'publish' }, 60);
+    expect(await tryPublish(t.wsUrl, `cam1?token=${token}`)).toMatchObject({
+      closeCode: 4429,
+      code: 'DR_ERR_AUTH_RATE_LIMITED',
+    });
+  });
+});
+
+describe('address rules and the admin API', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startServer({
+      analyzers: [],
+      config: {
+        rtmp: { enabled: false },
+        auth: { publishRules: ['allow 10.0.0.0/8', 'deny all'], adminToken: 'admin-token-for-tests-1234' },
+      },
+    });
+  });
+  afterAll(async () => t?.close());
+
+  it('refuses a publisher whose address a deny rule matches first with 4403', async () => {
+    const pub = new TestPublisher(t.wsUrl, 'cam1');
+    await pub.closed;
+    expect(pub.closeCode).toBe(4403);
+    expect(pub.messages[0]).toMatchObject({ code: 'DR_ERR_ADDRESS_DENIED' });
+  });
+
+  it('wants the admin token for restream changes, and takes it', async () => {
+    const body = JSON.stringify({ url: 'rtmp://127.0.0.1:1/live/x' });
+    const headers = { 'content-type': 'application/json' };
+    const without = await fetch(`${t.url}/api/streams/cam1/restream`, { method: 'POST', body, headers });
+    expect(without.status).toBe(401);
+    expect(await without.json()).toMatchObject({ code: 'DR_ERR_ADMIN_REQUIRED' });
+    const withToken = await fetch(`${t.url}/api/streams/cam1/restream`, {
+      method: 'POST',
+      body,
+      headers: { ...headers, authorization: 'Bearer admin-token-for-tests-1234' },
+    });
+    expect(withToken.status).toBe(201);
+  });
+});
+
+async function expired(): Promise<string> {
+  const { SignJWT } = await import('jose');
+  const nowS = Math.floor(Date.now() / 1000);
+  return new SignJWT({ act: 'publish' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer('dashrelay')
+    .setSubject('cam1')
+    .setExpirationTime(nowS - 10)
+    .sign(new TextEncoder().encode(secret));
+}
+
+function tamper(token: string): string {
+  const [h, p, s] = token.split('.') as [string, string, string];
+  const payload = JSON.parse(Buffer.from(p, 'base64url').toString());
+  payload.sub = 'cam1';
+  payload.exp += 3600;
+  return `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`;
+}
