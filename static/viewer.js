@@ -45,6 +45,11 @@ const MAX_EVENTS = 50;
 const ENDED_PAUSE_MS = 3000; // long enough to read "stream ended" before the page goes back to waiting
 const params = new URLSearchParams(location.search);
 const name = params.get('stream') ?? '';
+/** A play token on the page's URL (`viewer.html?stream=…&token=…`), passed on to the MPD and the API. */
+const playToken = params.get('token');
+/** @param {string} url */
+const withToken = (url) =>
+  playToken ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(playToken)}` : url;
 /** Player live delay, s, until a stream's own is known (see liveDelayOf). */
 let liveDelay = liveDelayOf(null, params);
 
@@ -161,7 +166,7 @@ function createPlayer(info) {
 /** @param {StreamInfo} info */
 async function attach(info) {
   const token = ++attachToken;
-  const manifestUrl = info.manifestUrl ?? `/live/${encodeURIComponent(name)}/manifest.mpd`;
+  const manifestUrl = withToken(info.manifestUrl ?? `/live/${encodeURIComponent(name)}/manifest.mpd`);
   // The API can report "live" a moment before ffmpeg has written the first manifest; dash.js would
   // fail hard on a 404, so wait for it here.
   const res = await fetch(manifestUrl, { cache: 'no-store' }).catch(() => null);
@@ -267,7 +272,7 @@ function renderInfo(info) {
 async function poll() {
   try {
     /** @type {{ status: number, body: StreamInfo | null }} */
-    const { status, body } = await getJson(`/api/streams/${encodeURIComponent(name)}`);
+    const { status, body } = await getJson(withToken(`/api/streams/${encodeURIComponent(name)}`));
     if (status === 200) onInfo(body);
     else if (status === 404) onGone();
     else throw new Error(`HTTP ${status}`);
@@ -349,7 +354,7 @@ function flashMotion() {
 async function loadHistory() {
   try {
     /** @type {{ status: number, body: { events?: AnalysisEvent[] } | null }} */
-    const { status, body } = await getJson(`/api/streams/${encodeURIComponent(name)}/events`);
+    const { status, body } = await getJson(withToken(`/api/streams/${encodeURIComponent(name)}/events`));
     if (status !== 200 || !Array.isArray(body?.events)) return;
     const newest = [...body.events].sort((a, b) => b.wallClockMs - a.wallClockMs).slice(0, MAX_EVENTS);
     addEvents(newest, false);
@@ -360,7 +365,7 @@ async function loadHistory() {
 
 function subscribe() {
   // EventSource reconnects by itself after network hiccups or a server restart.
-  const source = new EventSource(`/api/streams/${encodeURIComponent(name)}/events/live`);
+  const source = new EventSource(withToken(`/api/streams/${encodeURIComponent(name)}/events/live`));
   source.addEventListener('analysis', (e) => {
     /** @type {AnalysisEvent} */
     const ev = JSON.parse(e.data);

@@ -44,12 +44,16 @@ export const MAX_MESSAGE = 1024 * 1024;
 export const FIRST_MESSAGE_MIN = 1024;
 
 /**
- * @param {{ protocol: string, host: string }} page the page's location
+ * The ingest URL; a publish token on the page's URL (`capture.html?token=…`) rides along, since a
+ * browser's WebSocket cannot send an Authorization header.
+ * @param {{ protocol: string, host: string, search?: string }} page the page's location
  * @param {string} stream
  */
 export function ingestUrl(page, stream) {
   const scheme = page.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${page.host}/ingest/${encodeURIComponent(stream)}`;
+  const token = new URLSearchParams(page.search ?? '').get('token');
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  return `${scheme}//${page.host}/ingest/${encodeURIComponent(stream)}${query}`;
 }
 
 /**
@@ -89,7 +93,12 @@ export function parseServerMessage(text) {
 const serverHints = {
   DR_ERR_INGEST_STREAM_BUSY: 'Pick another stream name, or stop the other publisher first.',
   DR_ERR_INGEST_STREAM_NAME: 'Use 1 to 64 letters, digits, "_" or "-".',
-  DR_ERR_INGEST_UNAUTHORIZED: 'This server requires a publish token; ask whoever runs it.',
+  DR_ERR_AUTH_MISSING:
+    'This server needs a publish token: open this page as capture.html?token=<token> (dashrelay token --stream <name> on the server).',
+  DR_ERR_AUTH_INVALID: 'The publish token was refused; ask whoever runs the server for a new one.',
+  DR_ERR_PUBLISH_CLOSED:
+    'This server takes no publishers until it has a secret: start it with --secret and open this page with ?token=<token>.',
+  DR_ERR_ORIGIN_DENIED: 'This server does not take publishers from pages on other sites.',
   DR_ERR_INGEST_UNSUPPORTED_MIME:
     'This browser records a format the server does not accept; try Chrome or Edge.',
   DR_ERR_INGEST_NOT_MEDIA: 'This browser records a format the server does not accept; try Chrome or Edge.',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/tokens.ts';
-import { fixtureMimeTypes, startServer, TestPublisher, type TestServer } from '../_setup.ts';
+import { fixture, fixtureMimeTypes, startServer, TestPublisher, type TestServer } from '../_setup.ts';
 
 const secret = 'a-test-secret-of-some-length';
 
@@ -187,3 +187,36 @@ function tamper(token: string): string {
   payload.exp += 3600;
   return `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`;
 }
+
+describe('play tokens', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startServer({
+      analyzers: [],
+      config: { rtmp: { enabled: false }, auth: { secret, playTokens: ['cam1'] } },
+    });
+  });
+  afterAll(async () => t?.close());
+
+  it('wants a play token for the MPD, writes it into the SegmentTemplate, and serves segments with it', async () => {
+    const publishToken = await signToken(secret, { stream: 'cam1', action: 'publish' }, 60);
+    const pub = new TestPublisher(t.wsUrl, `cam1?token=${publishToken}`);
+    await pub.hello(fixtureMimeTypes.h264);
+    const sending = pub.sendPaced(await fixture('h264'));
+    const mpdUrl = `${t.url}/live/cam1/manifest.mpd`;
+    const without = await fetch(mpdUrl);
+    expect(without.status).toBe(401);
+    expect(await without.json()).toMatchObject({ code: 'DR_ERR_AUTH_MISSING' });
+    expect((await fetch(`${mpdUrl}?token=${publishToken}`)).status).toBe(401);
+    const token = await signToken(secret, { stream: 'cam1', action: 'play' }, 60);
+    const res = await fetch(`${mpdUrl}?token=${token}`);
+    expect(res.status).toBe(200);
+    const mpd = await res.text();
+    const init = (/initialization="([^"]+)"/.exec(mpd)?.[1] ?? '').replace('$RepresentationID$', '0');
+    expect(init).toContain(`?token=${token}`);
+    expect((await fetch(`${t.url}/live/cam1/${init}`)).status).toBe(200);
+    expect((await fetch(`${t.url}/live/cam1/${init.split('?')[0]}`)).status).toBe(401);
+    await sending;
+    await pub.end();
+  });
+});
