@@ -9,7 +9,9 @@ export const minSecretLength = 16;
  * The token secret: `auth.secret`, else the first line of `auth.secretFile`, else `undefined`.
  * @throws DashrelayError `DR_ERR_CONFIG_INVALID` when the file cannot be read or its secret is too short.
  */
-export async function readSecret(auth: Config['auth']): Promise<string | undefined> {
+export async function readSecret(
+  auth: Pick<Config['auth'], 'secret' | 'secretFile'>,
+): Promise<string | undefined> {
   if (auth.secret !== undefined) return auth.secret;
   if (auth.secretFile === undefined) return undefined;
   let text: string;

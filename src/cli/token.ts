@@ -63,12 +63,6 @@ export async function runToken(
   const fromFile = configFile ? ((await loadConfigFile(configFile)).auth ?? {}) : {};
   const secretText = values.secret ?? (env.DASHRELAY_SECRET || undefined);
   const secret = await readSecret({
-    publishKeys: {},
-    publishRules: [],
-    playRules: [],
-    allowedOrigins: [],
-    playTokens: 'off',
-    maxFailuresPerMinute: 1,
     secret: secretText ?? fromFile.secret,
     secretFile: values['secret-file'] ?? (env.DASHRELAY_SECRET_FILE || undefined) ?? fromFile.secretFile,
   });

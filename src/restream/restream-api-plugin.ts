@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { AccessControl } from '../contracts/access.ts';
 import { restreamUrlPattern } from '../contracts/restream.ts';
@@ -9,8 +8,8 @@ import type { Restreamer } from './restreamer.ts';
 
 export interface RestreamApiPluginOptions {
   readonly restreamer: Restreamer;
-  /** Who may read and change targets (the admin token, README "Security"); without it, loopback only. */
-  readonly access?: AccessControl | undefined;
+  /** Who may read and change targets: the admin token, else loopback (README "Security"). */
+  readonly access: AccessControl;
 }
 
 const streamParams = {
@@ -48,8 +47,7 @@ export const restreamApiPlugin: FastifyPluginAsync<RestreamApiPluginOptions> = a
   /** Targets are URLs with stream keys (masked, still telling): reads too need the admin. */
   const requireAdmin = (req: FastifyRequest): void => {
     const what = `${req.method} ${req.url.split('?')[0]}`;
-    if (opts.access) opts.access.requireAdmin(what, req.ip, credentialOf(undefined, req.headers));
-    else if (!isLoopback(req.ip)) throw createError('DR_ERR_API_LOOPBACK_ONLY', what);
+    opts.access.requireAdmin(what, req.ip, credentialOf(undefined, req.headers));
   };
   app.addHook('onSend', async (_req, reply) => {
     reply.header('Cache-Control', 'no-store');
@@ -86,10 +84,3 @@ export const restreamApiPlugin: FastifyPluginAsync<RestreamApiPluginOptions> = a
     },
   );
 };
-
-/** `req.ip` is the client behind a trusted proxy (`--trust-proxy`), else the socket's peer. */
-export function isLoopback(address: string): boolean {
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  if (isIP(v4) === 4) return v4.startsWith('127.');
-  return address === '::1';
-}
