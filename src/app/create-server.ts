@@ -25,6 +25,7 @@ import { Restreamer } from '../restream/restreamer.ts';
 import { defaultAnalyzers } from './default-analyzers.ts';
 import { type LiveStream, toStreamInfo } from './live-stream.ts';
 import { Presentations } from './presentations.ts';
+import { applyServerTimeouts } from './server-timeouts.ts';
 import { createSessionSetup } from './session-setup.ts';
 
 export interface CreateServerOptions {
@@ -72,14 +73,14 @@ const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
  * archive, analysis, media clock), the origin, the API and the pages. Adding an ingest protocol or a
  * packager means a folder of its own and a line here.
  * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`,
- * `DR_ERR_SOURCES_READ`, `DR_ERR_SOURCES_INVALID`.
+ * `DR_ERR_SOURCES_READ`, `DR_ERR_SOURCES_INVALID`, `DR_ERR_SOURCES_TOO_MANY`.
  */
 export async function createRelayServer(options: CreateServerOptions = {}): Promise<RelayServer> {
   const { analyzers, logger, ffmpeg: givenFfmpeg } = options;
   const config = resolveConfig(options.config);
   const ffmpeg = givenFfmpeg ?? (await locateFfmpeg(config.ffmpeg.path));
   const sourcesFile = config.sources.file
-    ? await loadSourcesFile(config.sources.file)
+    ? await loadSourcesFile(config.sources.file, { maxSources: config.limits.maxSources })
     : { sources: [], restream: [] };
   const pulledSources = sourcesFile.sources;
   const profile = activeProfile(config);
@@ -118,6 +119,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     if (/^\/(?:live|api|ingest)\//.test(req.url)) return;
     if (!access.permits('play', req.ip)) access.checkAddress('publish', req.ip);
   });
+  applyServerTimeouts(app.server, config.server);
 
   const presentations = new Presentations({
     profile,
@@ -138,6 +140,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
       log: app.log,
       publicBaseUrl: () => publicBaseUrl,
     }),
+    { maxStreams: config.limits.maxStreams, maxIngestBitrateBps: config.limits.maxIngestBitrateBps },
   );
   const live = (stream: string): LiveStream | undefined => registry.entry(stream)?.attached;
   const restreamInput = (l: LiveStream) => ({
@@ -204,6 +207,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
         access,
         log: app.log.child({ component: 'rtmp' }),
         streamBusy: (stream) => registry.get(stream) !== undefined,
+        refusal: (stream) => registry.refusal(stream),
         openSession: (request) => registry.open(request),
       })
     : undefined;
@@ -216,6 +220,8 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     onViewer: pull && ((stream) => pull.demand(stream)),
     holdOnDemandMs: config.sources.onDemandHoldMs,
     access,
+    maxHeldRequests: config.limits.maxHeldRequests,
+    maxViewersPerStream: config.limits.maxViewersPerStream,
   });
   await app.register(apiPlugin, {
     heartbeatMs: config.events.sseHeartbeatMs,

@@ -1,14 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { PublishRequest } from '../contracts/sink.ts';
-import { createError } from '../errors/errors.ts';
-import { Session } from './session.ts';
+import { createError, type DashrelayError } from '../errors/errors.ts';
+import { Session, type SessionLimits } from './session.ts';
 
 /**
  * Attaches the sinks to a new session and returns what the composition root keeps about it (the
  * registry stores it beside the session without knowing what it is).
  */
 export type SessionSetup<T> = (session: Session) => T | Promise<T>;
+
+/** What the registry enforces (the `limits` config section). Every key left out: no limit. */
+export interface RegistryLimits {
+  /** Sessions at once, every ingest (pulled sources included), also while set up or ending. */
+  readonly maxStreams?: number | undefined;
+  /** Each session's ingest limit, bits/s over 5 s (see {@link SessionLimits}). */
+  readonly maxIngestBitrateBps?: number | undefined;
+}
 
 /** A live stream: its session and what the setup attached to it. */
 export interface LiveEntry<T> {
@@ -27,7 +35,10 @@ export class StreamRegistry<T = void> extends EventEmitter<{
   private readonly sessions = new Map<string, Session>();
   private readonly entries = new Map<Session, LiveEntry<T>>();
 
-  constructor(private readonly setup: SessionSetup<T>) {
+  constructor(
+    private readonly setup: SessionSetup<T>,
+    private readonly limits: RegistryLimits = {},
+  ) {
     super();
     this.setMaxListeners(0);
   }
@@ -49,13 +60,32 @@ export class StreamRegistry<T = void> extends EventEmitter<{
   }
 
   /**
+   * Why {@link open} would refuse `stream` now, or `undefined`: for an ingest that must answer before
+   * it has what a session needs (RTMP answers `publish` before the first video message).
+   * @returns `DR_ERR_INGEST_STREAM_BUSY` when the name has a publisher, `DR_ERR_LIMIT_STREAMS` when
+   * `maxStreams` sessions exist (a session being set up or ending counts: it runs an ffmpeg).
+   */
+  refusal(stream: string): DashrelayError | undefined {
+    if (this.sessions.has(stream)) return createError('DR_ERR_INGEST_STREAM_BUSY', stream);
+    const { maxStreams } = this.limits;
+    if (maxStreams !== undefined && this.sessions.size >= maxStreams)
+      return createError('DR_ERR_LIMIT_STREAMS', maxStreams);
+    return undefined;
+  }
+
+  /**
    * Claims `request.stream` and starts a session with its sinks attached.
-   * @throws DashrelayError `DR_ERR_INGEST_STREAM_BUSY` when the name already has a publisher; whatever the
-   * setup throws (the session is ended first).
+   * @throws DashrelayError `DR_ERR_INGEST_STREAM_BUSY` when the name already has a publisher,
+   * `DR_ERR_LIMIT_STREAMS` at `maxStreams` sessions; whatever the setup throws (the session is ended first).
    */
   async open(request: PublishRequest): Promise<Session> {
-    if (this.sessions.has(request.stream)) throw createError('DR_ERR_INGEST_STREAM_BUSY', request.stream);
-    const session = new Session({ ...request, sessionId: randomUUID(), startedAtMs: Date.now() });
+    const refused = this.refusal(request.stream);
+    if (refused) throw refused;
+    const sessionLimits: SessionLimits = { maxIngestBitrateBps: this.limits.maxIngestBitrateBps };
+    const session = new Session(
+      { ...request, sessionId: randomUUID(), startedAtMs: Date.now() },
+      sessionLimits,
+    );
     this.sessions.set(request.stream, session);
     session.once('ended', () => {
       if (this.sessions.get(request.stream) === session) this.sessions.delete(request.stream);

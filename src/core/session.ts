@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { MediaSink, SessionInfo } from '../contracts/sink.ts';
-import type { ErrorCode } from '../errors/errors.ts';
+import { createError, type ErrorCode } from '../errors/errors.ts';
 import { BitrateMeter } from '../util/bitrate-meter.ts';
+import { IngestBitrateLimit } from './ingest-limit.ts';
 
 /** A non-fatal problem with a catalogue code (docs/errors.md), passed on to the publisher. */
 export interface SessionWarning {
@@ -21,6 +22,15 @@ export interface SessionEvents {
   ended: [];
 }
 
+/** What a session enforces on its publisher. */
+export interface SessionLimits {
+  /**
+   * Above this ingest rate averaged over 5 s, bits/s, the session emits `fatal` with
+   * `DR_ERR_LIMIT_BITRATE` (the ingest disconnects the publisher). Default: no limit.
+   */
+  readonly maxIngestBitrateBps?: number | undefined;
+}
+
 /**
  * One publishing session: the tee. Every chunk goes, in order, to every sink. When a sink's `write`
  * returns false, the session emits `pause` and waits for that sink's drain before `resume`, so the
@@ -31,6 +41,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly waitingFor = new Set<MediaSink>();
   private readonly releases: (() => Promise<unknown> | undefined)[] = [];
   private readonly meter = new BitrateMeter();
+  private readonly bitrateLimit: IngestBitrateLimit | undefined;
   private endPromise: Promise<void> | undefined;
   bytesReceived = 0;
   /** When the first media byte arrived, ms since the epoch. */
@@ -38,8 +49,13 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Free-form state the sinks publish for the API (`packager: running`). */
   readonly state: Record<string, string> = {};
 
-  constructor(readonly info: SessionInfo) {
+  constructor(
+    readonly info: SessionInfo,
+    limits: SessionLimits = {},
+  ) {
     super();
+    const max = limits.maxIngestBitrateBps;
+    this.bitrateLimit = max === undefined ? undefined : new IngestBitrateLimit(max);
   }
 
   get ended(): boolean {
@@ -58,7 +74,10 @@ export class Session extends EventEmitter<SessionEvents> {
     });
   }
 
-  /** Tees one chunk to every sink. */
+  /**
+   * Tees one chunk to every sink. Emits `fatal` (`DR_ERR_LIMIT_BITRATE`) once when the ingest goes
+   * above `limits.maxIngestBitrateBps`; bytes keep being teed until the ingest ends the session.
+   */
   push(chunk: Buffer): void {
     if (this.ended) return;
     this.firstByteAtMs ??= Date.now();
@@ -69,6 +88,11 @@ export class Session extends EventEmitter<SessionEvents> {
       if (!sink.write(chunk)) this.waitingFor.add(sink);
     }
     if (!wasPaused && this.paused) this.emit('pause');
+    // After the sinks took the chunk: the archive keeps every byte that came, also the one that tripped it.
+    const overBps = this.bitrateLimit?.add(chunk.length, Date.now());
+    if (overBps !== undefined) {
+      this.emit('fatal', createError('DR_ERR_LIMIT_BITRATE', overBps, this.bitrateLimit?.maxBps));
+    }
   }
 
   /** Ingest bitrate over the last 2 s, bits/s. */

@@ -10,6 +10,8 @@ import { manifestFileName, sameSegment } from '../live/segment-store.ts';
 import { credentialOf } from '../util/credential.ts';
 import { isValidStreamName } from '../util/stream-name.ts';
 import { type DeliveryCounters, deliverFile } from './deliver-file.ts';
+import { HeldRequests } from './held-requests.ts';
+import { ViewerCount } from './viewer-count.ts';
 
 /** What the origin serves of a stream: its MPD and, per session path, that session's segments (live/presentation.ts). */
 export interface OriginPresentation {
@@ -62,6 +64,10 @@ export interface OriginPluginOptions {
    * `auth.playTokens` asks for them. Without it, anyone may.
    */
   readonly access?: AccessControl | undefined;
+  /** Requests held waiting for content at once, all streams; more are answered 429 (`limits.maxHeldRequests`). Default: no limit. */
+  readonly maxHeldRequests?: number | undefined;
+  /** Client addresses per stream within 10 s; a new one beyond is answered 429 (`limits.maxViewersPerStream`). Default: no limit. */
+  readonly maxViewersPerStream?: number | undefined;
 }
 
 const corsHeaders = { 'Access-Control-Allow-Origin': '*', 'Timing-Allow-Origin': '*' };
@@ -97,6 +103,14 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
     await access.authorizePlay(stream, req.ip, credential);
     return credential && `token=${encodeURIComponent(credential)}`;
   };
+  const held = new HeldRequests(opts.maxHeldRequests ?? Number.POSITIVE_INFINITY);
+  const viewers =
+    opts.maxViewersPerStream === undefined ? undefined : new ViewerCount(opts.maxViewersPerStream);
+  /** @throws DashrelayError `DR_ERR_LIMIT_VIEWERS` for a new address at a stream with its maximum. */
+  const admitViewer = (stream: string, address: string): void => {
+    if (viewers && !viewers.admit(stream, address))
+      throw createError('DR_ERR_LIMIT_VIEWERS', stream, viewers.max);
+  };
   app.get('/time', async (_req, reply) => {
     reply.header('Cache-Control', 'no-store').headers(corsHeaders).type('text/plain');
     return new Date().toISOString();
@@ -117,14 +131,17 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
     const { stream, file: name } = req.params;
     const valid = isValidStreamName(stream);
     const segmentQuery = valid ? await authorize(stream, req) : undefined;
+    if (valid) admitViewer(stream, req.ip);
     const onViewer = valid && name === manifestFileName ? opts.onViewer : undefined;
     // A held request is a viewer for as long as it is held: an on-demand source must not stop while
     // its first Period (two of the camera's GOPs) is being measured for it.
     const watching = onViewer && setInterval(() => void onViewer(stream), 1000);
     let mpd: string | undefined;
+    let release: (() => void) | undefined;
     try {
       const starting = onViewer?.(stream);
       if (starting) {
+        release ??= held.hold(reply.raw);
         holdMs = Math.max(opts.holdStartMs, opts.holdOnDemandMs ?? 0);
         await settledWithin(starting, holdMs);
       }
@@ -141,9 +158,14 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
         holdMs = Math.max(holdMs, Date.now() - receivedAtMs + settling + periodStartMarginMs);
       }
       const leftMs = Math.max(0, receivedAtMs + holdMs - Date.now());
-      mpd = presentation.render(view) ?? (await waitForPeriod(presentation, leftMs, view));
+      mpd = presentation.render(view);
+      if (mpd === undefined) {
+        if (leftMs > 0) release ??= held.hold(reply.raw);
+        mpd = await waitForPeriod(presentation, leftMs, view);
+      }
     } finally {
       clearInterval(watching);
+      release?.();
     }
     if (mpd === undefined) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
     void onViewer?.(stream);
@@ -157,6 +179,7 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
       const { stream, path, file: name } = req.params;
       const valid = isValidStreamName(stream);
       if (valid) await authorize(stream, req);
+      if (valid) admitViewer(stream, req.ip);
       const onViewer = valid ? opts.onViewer : undefined;
       if (onViewer) {
         void onViewer(stream);
@@ -170,8 +193,14 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
       let file = segment.store.find(segment.kind);
       if (!file) {
         const holdMs = holdTimeFor(segment, opts);
-        if (holdMs > 0)
-          ({ file, segment } = await waitForSegment(live.presentation, path, name, segment, holdMs));
+        if (holdMs > 0) {
+          const release = held.hold(reply.raw);
+          try {
+            ({ file, segment } = await waitForSegment(live.presentation, path, name, segment, holdMs));
+          } finally {
+            release();
+          }
+        }
       }
       if (!segment) throw createError('DR_ERR_SEGMENT_NOT_FOUND', `${path}/${name}`);
       if (!file || file.aborted) throw createError('DR_ERR_SEGMENT_NOT_FOUND', `${path}/${name}`);

@@ -17,19 +17,25 @@ interface Problem {
   readonly message: string;
 }
 
+/** What a sources file may hold. */
+export interface SourcesFileLimits {
+  /** Entries in `sources` (`limits.maxSources`): each pull is an ffmpeg process. Default: no limit. */
+  readonly maxSources?: number | undefined;
+}
+
 /**
  * Reads and validates a sources file.
  * @throws DashrelayError `DR_ERR_SOURCES_READ` when it cannot be read, `DR_ERR_SOURCES_INVALID` (see
- * {@link parseSources}).
+ * {@link parseSources}), `DR_ERR_SOURCES_TOO_MANY` (see {@link parseSourcesFile}).
  */
-export async function loadSourcesFile(path: string): Promise<SourcesFile> {
+export async function loadSourcesFile(path: string, limits: SourcesFileLimits = {}): Promise<SourcesFile> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     throw createError('DR_ERR_SOURCES_READ', path, err as Error);
   }
-  return parseSourcesFile(text, path);
+  return parseSourcesFile(text, path, limits);
 }
 
 /**
@@ -45,8 +51,17 @@ export function parseSources(text: string, fileName: string): PullSource[] {
   return parseSourcesFile(text, fileName).sources;
 }
 
-/** {@link parseSources}, with the file's `restream` targets too. */
-export function parseSourcesFile(text: string, fileName: string): SourcesFile {
+/**
+ * {@link parseSources}, with the file's `restream` targets too.
+ * @throws DashrelayError `DR_ERR_SOURCES_INVALID` (see {@link parseSources}); `DR_ERR_SOURCES_TOO_MANY`
+ * when `sources` has more than `limits.maxSources` entries (checked first: a file that large is not
+ * worth validating entry by entry).
+ */
+export function parseSourcesFile(
+  text: string,
+  fileName: string,
+  limits: SourcesFileLimits = {},
+): SourcesFile {
   const shown = basename(fileName);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -76,6 +91,10 @@ export function parseSourcesFile(text: string, fileName: string): SourcesFile {
   }
   // An empty file is a file without sources, not an error of the `sources` key.
   if (data === null || data === undefined) data = { sources: [] };
+  const entries = (data as { sources?: unknown }).sources;
+  if (Array.isArray(entries) && limits.maxSources !== undefined && entries.length > limits.maxSources) {
+    throw createError('DR_ERR_SOURCES_TOO_MANY', shown, entries.length, limits.maxSources);
+  }
 
   const filled = Value.Default(SourcesFileSchema, structuredClone(data));
   const problems: Problem[] = [];

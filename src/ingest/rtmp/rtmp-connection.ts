@@ -25,6 +25,11 @@ export interface RtmpConnectionOptions {
   readonly openSession: (request: PublishRequest) => Promise<IngestSession>;
   /** Whether a stream name already has a publisher, asked before "publish started" is answered. */
   readonly streamBusy: (stream: string) => boolean;
+  /**
+   * Why the session would be refused (the server's limits), asked before "publish started" is
+   * answered so the publisher gets NetStream.Publish.Rejected, not a start then a close.
+   */
+  readonly refusal?: ((stream: string) => DashrelayError | undefined) | undefined;
   /** A publisher sending nothing for this long is gone (a power cut sends no FIN), ms. */
   readonly idleTimeoutMs: number;
   /** Time from `publish` to the first video message, ms. */
@@ -151,6 +156,11 @@ export class RtmpConnection {
   private admitted(name: string): void {
     if (this.opts.streamBusy(name)) {
       this.refuse(createError('DR_ERR_INGEST_STREAM_BUSY', name));
+      return;
+    }
+    const refused = this.opts.refusal?.(name);
+    if (refused) {
+      this.refuse(refused);
       return;
     }
     this.stream = name;

@@ -132,3 +132,52 @@ describe('StreamRegistry', () => {
     expect(registry.list()).toEqual([]);
   });
 });
+
+describe('StreamRegistry limits', () => {
+  it('refuses a session beyond maxStreams with DR_ERR_LIMIT_STREAMS, counting sessions still set up', async () => {
+    let finishSetup: () => void = () => {};
+    const registry = new StreamRegistry(
+      (s) => {
+        if (s.info.stream === 'slow') return new Promise<void>((resolve) => (finishSetup = resolve));
+      },
+      { maxStreams: 2 },
+    );
+    const a = await registry.open({ ...hello, stream: 'a' });
+    const slow = registry.open({ ...hello, stream: 'slow' });
+    expect(registry.refusal('c')).toMatchObject({ code: 'DR_ERR_LIMIT_STREAMS' });
+    const err = await rejection(registry.open({ ...hello, stream: 'c' }));
+    expect(err).toBeInstanceOf(DashrelayError);
+    expect(err).toMatchObject({ code: 'DR_ERR_LIMIT_STREAMS', status: 429, closeCode: 4429 });
+    expect((err as Error).message).toContain('2 live streams');
+    // the name already live is still told it is busy, not the limit
+    expect(registry.refusal('a')).toMatchObject({ code: 'DR_ERR_INGEST_STREAM_BUSY' });
+    finishSetup();
+    await slow;
+
+    await a.end();
+    expect(registry.refusal('c')).toBeUndefined();
+    await expect(registry.open({ ...hello, stream: 'c' })).resolves.toBeDefined();
+  });
+
+  it('has no stream limit unless given one', async () => {
+    const registry = new StreamRegistry(() => {});
+    for (let i = 0; i < 20; i++) await registry.open({ ...hello, stream: `s${i}` });
+    expect(registry.list()).toHaveLength(20);
+    await registry.closeAll();
+  });
+
+  it('gives every session the ingest bitrate limit, which fails it with DR_ERR_LIMIT_BITRATE', async () => {
+    const sink = new FakeSink('archive');
+    const registry = new StreamRegistry((s) => s.attach(sink), { maxIngestBitrateBps: 100_000 });
+    const session = await registry.open(hello);
+    const fatal = vi.fn();
+    session.on('fatal', fatal);
+    session.push(Buffer.alloc(60_000));
+    expect(fatal).not.toHaveBeenCalled();
+    session.push(Buffer.alloc(10_000));
+    expect(fatal).toHaveBeenCalledTimes(1);
+    expect(fatal.mock.calls[0]?.[0]).toMatchObject({ code: 'DR_ERR_LIMIT_BITRATE', closeCode: 4429 });
+    expect(sink.chunks.map((c) => c.length)).toEqual([60_000, 10_000]);
+    await session.end();
+  });
+});

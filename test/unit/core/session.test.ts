@@ -231,3 +231,46 @@ describe('Session', () => {
     }
   });
 });
+
+describe('Session ingest bitrate limit', () => {
+  it('tees the chunk that goes over the limit, then emits fatal DR_ERR_LIMIT_BITRATE once', () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+    try {
+      const session = new Session(info, { maxIngestBitrateBps: 100_000 });
+      const archive = new FakeSink('archive');
+      session.attach(archive);
+      const fatal = vi.fn((_err: Error) => {
+        // what an ingest does: the publisher is told while the archive already has the chunk
+        expect(archive.chunks).toHaveLength(4);
+      });
+      session.on('fatal', fatal);
+      // 5 s × 100 000 bit/s = 62 500 bytes: at the limit, not above
+      for (const bytes of [25_000, 25_000, 12_500]) {
+        session.push(Buffer.alloc(bytes));
+        vi.advanceTimersByTime(100);
+      }
+      expect(fatal).not.toHaveBeenCalled();
+      session.push(Buffer.alloc(20_000));
+      expect(fatal).toHaveBeenCalledTimes(1);
+      const err = fatal.mock.calls[0]?.[0] as Error & { code: string };
+      expect(err.code).toBe('DR_ERR_LIMIT_BITRATE');
+      expect(err.message).toMatch(/came in at \d+ bit\/s over 5 s, above the limit of 100000 bit\/s/);
+      // the bytes keep going to the sinks until the ingest ends the session
+      session.push(Buffer.alloc(1));
+      expect(archive.chunks).toHaveLength(5);
+      expect(fatal).toHaveBeenCalledTimes(1);
+      expect(session.bytesReceived).toBe(25_000 + 25_000 + 12_500 + 20_000 + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('has no limit unless given one', () => {
+    const session = new Session(info);
+    const fatal = vi.fn();
+    session.on('fatal', fatal);
+    session.push(Buffer.alloc(10_000_000));
+    expect(fatal).not.toHaveBeenCalled();
+  });
+});

@@ -193,3 +193,37 @@ describe('the restream list of a sources file', () => {
     expect(thrown(() => parseSourcesFile(text, 'c.yaml')).message).toContain('restream[0].url');
   });
 });
+
+describe('the maxSources limit', () => {
+  const three = [
+    'sources:',
+    ...['a', 'b', 'c'].map((n) => `  - { name: ${n}, url: "rtsp://10.0.0.1/${n}" }`),
+    '',
+  ].join('\n');
+
+  it('refuses a file with more sources than the limit with DR_ERR_SOURCES_TOO_MANY', () => {
+    const err = thrown(() => parseSourcesFile(three, '/etc/dashrelay/cameras.yaml', { maxSources: 2 }));
+    expect(err.code).toBe('DR_ERR_SOURCES_TOO_MANY');
+    expect(err.message).toBe(
+      'The sources file cameras.yaml has 3 entries; the limit is 2 (limits.maxSources)',
+    );
+  });
+
+  it('accepts a file at the limit, and any file without one', () => {
+    expect(parseSourcesFile(three, 'c.yaml', { maxSources: 3 }).sources).toHaveLength(3);
+    expect(parseSourcesFile(three, 'c.yaml').sources).toHaveLength(3);
+  });
+
+  it('is checked by loadSourcesFile', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dashrelay-sources-'));
+    try {
+      const file = join(dir, 'cameras.yaml');
+      await writeFile(file, three);
+      await expect(loadSourcesFile(file, { maxSources: 1 })).rejects.toMatchObject({
+        code: 'DR_ERR_SOURCES_TOO_MANY',
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
