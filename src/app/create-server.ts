@@ -11,7 +11,6 @@ import { Access } from '../auth/access-control.ts';
 import { readSecret } from '../auth/secret.ts';
 import { activeProfile, type Config, type ConfigInput, resolveConfig } from '../config/config.ts';
 import { StreamRegistry } from '../core/registry.ts';
-import { createError } from '../errors/errors.ts';
 import { httpErrorHandler } from '../errors/http-error-handler.ts';
 import { type FfmpegBinary, locateFfmpeg } from '../ffmpeg/ffmpeg-locate.ts';
 import { PullIngest } from '../ingest/pull/pull-ingest.ts';
@@ -22,6 +21,7 @@ import { originPlugin } from '../origin/origin-plugin.ts';
 import { PutReceiver } from '../packager/ffmpeg/put-receiver.ts';
 import { restreamApiPlugin } from '../restream/restream-api-plugin.ts';
 import { Restreamer } from '../restream/restreamer.ts';
+import { resolveTls, type ServedCertificate } from '../tls/certificate.ts';
 import { defaultAnalyzers } from './default-analyzers.ts';
 import { type LiveStream, toStreamInfo } from './live-stream.ts';
 import { Presentations } from './presentations.ts';
@@ -45,8 +45,9 @@ export interface DashrelayServer {
   readonly config: Readonly<Config>;
   readonly ffmpeg: FfmpegBinary;
   /**
-   * Starts listening (HTTP, and RTMP unless `rtmp.enabled` is false) and pulling the always-on sources of
-   * `sources.file`; resolves to the base URL (`http://127.0.0.1:8080`).
+   * Starts listening (HTTP, or HTTPS and WSS on the same port when TLS is configured; RTMP unless
+   * `rtmp.enabled` is false) and pulling the always-on sources of `sources.file`; resolves to the base
+   * URL (`http://127.0.0.1:8080`, `https://127.0.0.1:8443`).
    */
   listen(): Promise<string>;
   /** The RTMP ingest's URL prefix once listening (`rtmp://127.0.0.1:1935/live`); undefined when RTMP is off. */
@@ -63,6 +64,11 @@ export interface RelayServer extends DashrelayServer {
   readonly restreamer: Restreamer;
   /** What a live session owns (packager, archive, analysis, live store), once set up. */
   live(stream: string): LiveStream | undefined;
+  /**
+   * The certificate served when TLS is configured (`server.tlsCert`/`tlsKey`, or `tlsSelfSigned`),
+   * with its SHA-256 fingerprint; undefined for plain HTTP.
+   */
+  readonly tls: ServedCertificate | undefined;
 }
 
 /** `static/` beside `src/` or `dist/`. */
@@ -73,7 +79,7 @@ const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
  * archive, analysis, media clock), the origin, the API and the pages. Adding an ingest protocol or a
  * packager means a folder of its own and a line here.
  * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`,
- * `DR_ERR_SOURCES_READ`, `DR_ERR_SOURCES_INVALID`, `DR_ERR_SOURCES_TOO_MANY`.
+ * `DR_ERR_SOURCES_READ`, `DR_ERR_SOURCES_INVALID`, `DR_ERR_SOURCES_TOO_MANY`, `DR_ERR_TLS_SETUP`.
  */
 export async function createRelayServer(options: CreateServerOptions = {}): Promise<RelayServer> {
   const { analyzers, logger, ffmpeg: givenFfmpeg } = options;
@@ -85,27 +91,32 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
   const pulledSources = sourcesFile.sources;
   const profile = activeProfile(config);
   const outputDir = resolve(config.outputDir);
+  // Everything that can refuse the configuration runs before anything listens.
+  const tls = await resolveTls(config.server, outputDir);
+  const scheme = tls ? 'https' : 'http';
+  const secret = await readSecret(config.auth);
   const events = new EventLog(config.events.history);
   const receiver = new PutReceiver();
   await receiver.start();
-  let publicBaseUrl = `http://127.0.0.1:${config.server.port}`;
+  let publicBaseUrl = `${scheme}://127.0.0.1:${config.server.port}`;
 
   // Per-request logs would be one line per CMAF segment request per viewer: sessions are logged instead.
-  const app = Fastify({
+  const fastifyOptions = {
     logger: logger ?? { level: 'info' },
     forceCloseConnections: true,
     trustProxy: config.server.trustProxy,
     logController: new LogController({ disableRequestLogging: true }),
-  });
+  } satisfies FastifyServerOptions;
+  // HTTPS and WSS share the port: the WebSocket ingest upgrades on the same server. Only the node
+  // server class differs (https.Server, a subclass of tls.Server); every route and plugin sees the
+  // same fastify API, so the instance is typed as the HTTP one.
+  const app: FastifyInstance = tls
+    ? (Fastify({
+        ...fastifyOptions,
+        https: { key: tls.key, cert: tls.cert },
+      }) as unknown as FastifyInstance)
+    : Fastify(fastifyOptions);
   app.setErrorHandler(httpErrorHandler);
-  if (config.server.tlsCert || config.server.tlsKey || config.server.tlsSelfSigned) {
-    // Refused rather than ignored: a user asking for HTTPS must not get plain HTTP silently.
-    throw createError(
-      'DR_ERR_TLS_SETUP',
-      'HTTPS is not built in yet: put a TLS reverse proxy in front (--trust-proxy)',
-    );
-  }
-  const secret = await readSecret(config.auth);
   const access = new Access({
     auth: config.auth,
     secret,
@@ -282,6 +293,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     events,
     restreamer,
     live,
+    tls,
     get rtmpUrl() {
       return rtmpUrl;
     },
@@ -291,7 +303,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
       const port = Number(new URL(address).port);
       const host = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost;
       const hostPart = host.includes(':') ? `[${host}]` : host;
-      publicBaseUrl = `http://${hostPart}:${port}`;
+      publicBaseUrl = `${scheme}://${hostPart}:${port}`;
       if (rtmp) {
         try {
           const rtmpPort = await rtmp.listen();
@@ -324,7 +336,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
 /**
  * Builds a dashrelay server: WebSocket ingest, the per-session tee (packager, archive, analysis), the
  * low-latency origin, the API and the pages. Call `listen()` to start it.
- * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`.
+ * @throws DashrelayError `DR_ERR_CONFIG_INVALID`, `DR_ERR_FFMPEG_MISSING`, `DR_ERR_FFMPEG_TOO_OLD`, `DR_ERR_TLS_SETUP`.
  */
 export async function createServer(options: CreateServerOptions = {}): Promise<DashrelayServer> {
   return createRelayServer(options);

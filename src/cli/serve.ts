@@ -2,13 +2,14 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AnalysisPlugin } from '../analysis/types.ts';
-import { createRelayServer } from '../app/create-server.ts';
+import { createRelayServer, type RelayServer } from '../app/create-server.ts';
 import { defaultAnalyzers } from '../app/default-analyzers.ts';
 import { resolveConfig } from '../config/config.ts';
 import { loadConfigFile, mergeConfig } from '../config/config-file.ts';
 import { defaultAt, readOptions, serveOptions } from '../config/options.ts';
 import type { ConfigInput } from '../config/schema.ts';
 import { createError } from '../errors/errors.ts';
+import { lanAddresses, urlHost } from '../tls/machine-names.ts';
 import { UsageError } from './usage-error.ts';
 
 const optionLines = serveOptions.map((o) => {
@@ -112,6 +113,35 @@ export async function loadAnalyzer(modulePath: string): Promise<AnalysisPlugin> 
   return p as AnalysisPlugin;
 }
 
+/**
+ * What a person opening the pages from another machine needs: the certificate's fingerprint to compare
+ * with the browser's warning, the LAN URLs, and that a camera needs HTTPS off this machine.
+ */
+function logTls(server: RelayServer, url: string): void {
+  const { tls, config, app } = server;
+  const port = Number(new URL(url).port);
+  const scheme = tls ? 'https' : 'http';
+  if (tls) {
+    const what = tls.selfSigned
+      ? `${tls.created ? 'made a self-signed certificate' : 'self-signed certificate'} ${tls.certFile}`
+      : `certificate ${tls.certFile}`;
+    app.log.info(`tls:      ${what}, valid until ${tls.validTo.toISOString().slice(0, 10)}`);
+    app.log.info(`          SHA-256 ${tls.fingerprint256}`);
+    if (tls.selfSigned)
+      app.log.info(
+        '          browsers warn once about it: compare this fingerprint with the one in the warning, then proceed',
+      );
+  }
+  const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
+  if (!everywhere) return;
+  for (const address of lanAddresses())
+    app.log.info(`lan:      ${scheme}://${urlHost(address, port)}/capture.html`);
+  if (!tls)
+    app.log.info(
+      'note:     browsers on other machines allow the camera only over HTTPS: add --tls-self-signed (or --tls-cert/--tls-key)',
+    );
+}
+
 /** `dashrelay serve`. Resolves when the server has shut down after SIGINT/SIGTERM. */
 export async function runServe(argv: readonly string[]): Promise<number> {
   const parsed = parseServeArgs(argv, process.env);
@@ -147,6 +177,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     server.app.log.info(
       `rtmp:     ${server.rtmpUrl}/<stream>  (OBS: server ${server.rtmpUrl}, key <stream>)`,
     );
+  logTls(server, url);
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       server.app.log.info(

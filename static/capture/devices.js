@@ -99,8 +99,8 @@ export function describeMediaError(err, settings) {
       'Camera access needs a secure page',
       `This page was opened over plain http from ${location.host}. Browsers only allow the camera and ` +
         'microphone on https:// pages or on http://localhost.',
-      `Open this page as http://localhost:${location.port || 80}/capture.html on the server machine, or put dashrelay ` +
-        'behind HTTPS (for example a reverse proxy with a certificate).',
+      `Open this page as http://localhost:${location.port || 80}/capture.html on the server machine, or start ` +
+        'dashrelay with --tls-self-signed (or --tls-cert and --tls-key) and open it as https://.',
     ];
   }
   if (!err)

@@ -28,7 +28,7 @@ const allowed: Record<string, readonly string[]> = {
   restream: [...shared, 'restream'],
   // Who may publish and watch; ingest, origin and api see it only through contracts/access.ts.
   auth: [...leaves, 'auth'],
-  // HTTPS certificates (the self-signed one made with openssl).
+  // HTTPS certificates (given PEM files, or the self-signed one made in-process).
   tls: [...leaves, 'tls'],
 };
 
