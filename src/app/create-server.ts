@@ -25,6 +25,7 @@ import { resolveTls, type ServedCertificate } from '../tls/certificate.ts';
 import { defaultAnalyzers } from './default-analyzers.ts';
 import { type LiveStream, toStreamInfo } from './live-stream.ts';
 import { Presentations } from './presentations.ts';
+import { publicBaseUrl } from './public-base-url.ts';
 import { applyServerTimeouts } from './server-timeouts.ts';
 import { createSessionSetup } from './session-setup.ts';
 
@@ -98,7 +99,8 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
   const events = new EventLog(config.events.history);
   const receiver = new PutReceiver();
   await receiver.start();
-  let publicBaseUrl = `${scheme}://127.0.0.1:${config.server.port}`;
+  let listenerBaseUrl = `${scheme}://127.0.0.1:${config.server.port}`;
+  let listeningPort = config.server.port;
 
   // Per-request logs would be one line per CMAF segment request per viewer: sessions are logged instead.
   const fastifyOptions = {
@@ -149,7 +151,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
       events,
       presentations,
       log: app.log,
-      publicBaseUrl: () => publicBaseUrl,
+      publicBaseUrl: () => listenerBaseUrl,
     }),
     { maxStreams: config.limits.maxStreams, maxIngestBitrateBps: config.limits.maxIngestBitrateBps },
   );
@@ -233,6 +235,17 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
     access,
     maxHeldRequests: config.limits.maxHeldRequests,
     maxViewersPerStream: config.limits.maxViewersPerStream,
+    baseUrlFor: publicBaseUrl({
+      publicUrl: config.server.publicUrl,
+      trustProxy: config.server.trustProxy !== false,
+      scheme,
+      listenHost: config.server.host,
+      port: () => listeningPort,
+      onUnknownHost: (host) =>
+        app.log.warn(
+          `a request named this server "${host}", which is not one of this machine's names and port: its MPD's UTCTiming URL names this machine's own address instead; if viewers reach the server by that name, set --public-url`,
+        ),
+    }),
   });
   await app.register(apiPlugin, {
     heartbeatMs: config.events.sseHeartbeatMs,
@@ -303,7 +316,8 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
       const port = Number(new URL(address).port);
       const host = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost;
       const hostPart = host.includes(':') ? `[${host}]` : host;
-      publicBaseUrl = `${scheme}://${hostPart}:${port}`;
+      listeningPort = port;
+      listenerBaseUrl = `${scheme}://${hostPart}:${port}`;
       if (rtmp) {
         try {
           const rtmpPort = await rtmp.listen();
@@ -314,7 +328,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
         }
       }
       pull?.start();
-      return publicBaseUrl;
+      return listenerBaseUrl;
     },
     close() {
       closing ??= (async () => {

@@ -27,6 +27,8 @@ export interface FfmpegProcessOptions {
    * second input, such as an audio track that comes separately. Default 0.
    */
   readonly extraInputPipes?: number;
+  /** The child's environment. Default: this process's. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -47,7 +49,10 @@ export class FfmpegProcess {
     const extra = opts.extraInputPipes ?? 0;
     const stdio: 'pipe'[] = Array.from({ length: 3 + extra }, () => 'pipe');
     // With extra pipes Node's typings lose stdin/stdout/stderr's non-null types; they are pipes all the same.
-    this.child = spawn(opts.ffmpegPath, opts.args, { stdio }) as ChildProcessWithoutNullStreams;
+    this.child = spawn(opts.ffmpegPath, opts.args, {
+      stdio,
+      env: opts.env,
+    }) as ChildProcessWithoutNullStreams;
     this.extraPipes = this.child.stdio.slice(3) as Writable[];
     for (const input of [this.child.stdin, ...this.extraPipes]) {
       input.on('error', () => {

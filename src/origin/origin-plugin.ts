@@ -68,6 +68,11 @@ export interface OriginPluginOptions {
   readonly maxHeldRequests?: number | undefined;
   /** Client addresses per stream within 10 s; a new one beyond is answered 429 (`limits.maxViewersPerStream`). Default: no limit. */
   readonly maxViewersPerStream?: number | undefined;
+  /**
+   * The base URL (`https://host:port`) of absolute URLs in the MPD (UTCTiming) for a request. Default:
+   * the request's own protocol and Host.
+   */
+  readonly baseUrlFor?: ((req: { protocol: string; host: string }) => string) | undefined;
 }
 
 const corsHeaders = { 'Access-Control-Allow-Origin': '*', 'Timing-Allow-Origin': '*' };
@@ -148,8 +153,8 @@ export const originPlugin: FastifyPluginAsync<OriginPluginOptions> = async (app,
       const live = valid ? opts.lookup.presentation(stream) : undefined;
       if (!live) throw createError('DR_ERR_STREAM_NOT_FOUND', stream);
       if (name !== manifestFileName) throw createError('DR_ERR_SEGMENT_NOT_FOUND', name);
-      // req.protocol and req.host follow X-Forwarded-* when the server trusts its proxy (trustProxy).
-      const view = { timingUrl: `${req.protocol}://${req.host}/time`, segmentQuery };
+      const base = opts.baseUrlFor?.(req) ?? `${req.protocol}://${req.host}`;
+      const view = { timingUrl: `${base}/time`, segmentQuery };
       const { presentation } = live;
       // A camera's or encoder's own GOPs are measured before the first Period (two of them, up to
       // 12 s): a viewer who came early is held that long rather than told 404.

@@ -1,7 +1,16 @@
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/tokens.ts';
-import { fixture, fixtureMimeTypes, startServer, TestPublisher, type TestServer } from '../_setup.ts';
+import {
+  eventually,
+  fixture,
+  fixtureMimeTypes,
+  startServer,
+  TestPublisher,
+  type TestServer,
+} from '../_setup.ts';
 
 const secret = 'a-test-secret-of-some-length';
 
@@ -220,3 +229,69 @@ describe('play tokens', () => {
     await pub.end();
   });
 });
+
+describe("the packager's loopback upload path, visible in ps", () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startServer({ analyzers: [], config: { rtmp: { enabled: false } } });
+  });
+  afterAll(async () => t?.close());
+
+  it('refuses 403 a local user who PUTs to the URL in ffmpeg’s command line; the stream plays on', async () => {
+    const data = await fixture('h264', 6);
+    const pub = new TestPublisher(t.wsUrl, 'putcheck');
+    await pub.hello(fixtureMimeTypes.h264);
+    const sending = pub.sendPaced(data, 16 * 1024, 40);
+    const live = await eventually(() => t.server.live('putcheck'), 5000, 'live');
+    const pid = await eventually(() => live.packager.pid, 5000, 'packager pid');
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    const putUrl = cmdline.find((a) => /^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}\//.test(a));
+    expect(putUrl).toBeDefined();
+    const base = (putUrl ?? '').replace(/[^/]*$/, '');
+    const forged = await fetch(`${base}init-0.m4s`, { method: 'PUT', body: 'not a segment' });
+    expect(forged.status).toBe(403);
+    const manifest = await fetch(`${base}manifest.mpd`, { method: 'PUT', body: '<MPD/>' });
+    expect(manifest.status).toBe(403);
+    await sending;
+    const mpd = await fetch(`${t.url}/live/putcheck/manifest.mpd`);
+    expect(mpd.status).toBe(200);
+    const init = (await mpd.text()).match(/initialization="([^"]+)"/)?.[1] ?? '';
+    const initBytes = Buffer.from(
+      await (
+        await fetch(new URL(init.replace('$RepresentationID$', '0'), `${t.url}/live/putcheck/`))
+      ).arrayBuffer(),
+    );
+    expect(initBytes.subarray(4, 8).toString()).toBe('ftyp');
+    await pub.end();
+  });
+
+  it("never writes a foreign Host header into the MPD's UTCTiming URL; this machine's names are kept", async () => {
+    const pub = new TestPublisher(t.wsUrl, 'hostcheck');
+    await pub.hello(fixtureMimeTypes.h264);
+    await pub.sendPaced(await fixture('h264', 4), 16 * 1024, 20);
+    const port = Number(new URL(t.url).port);
+    const timing = async (host: string) => {
+      const mpd = await getWithHost(`${t.url}/live/hostcheck/manifest.mpd`, host);
+      return mpd.match(/<UTCTiming[^>]*value="([^"]+)"/)?.[1];
+    };
+    expect(await timing('evil.example:6666')).toBe(`${t.url}/time`);
+    expect(await timing(`evil.example:${port}`)).toBe(`${t.url}/time`);
+    expect(await timing(`localhost:${port}`)).toBe(`http://localhost:${port}/time`);
+    await pub.end();
+  });
+});
+
+/** A GET with a Host header of our choosing (fetch does not let one set it). */
+function getWithHost(url: string, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -48,7 +48,8 @@ export class FfmpegPackager implements StreamPackager {
   readonly name = 'packager';
   state: PackagerState = 'starting';
   private readonly process: FfmpegProcess;
-  private readonly secret: string;
+  /** This session's path at the receiver. */
+  private readonly path: string;
 
   constructor(private readonly opts: FfmpegPackagerOptions) {
     const { store } = opts;
@@ -66,7 +67,7 @@ export class FfmpegPackager implements StreamPackager {
         }
       },
     });
-    this.secret = registered.secret;
+    this.path = registered.path;
     store.once('started', () => {
       if (this.state === 'starting') this.state = 'running';
     });
@@ -80,6 +81,7 @@ export class FfmpegPackager implements StreamPackager {
         putBaseUrl: registered.baseUrl,
         utcTimingUrl: opts.utcTimingUrl,
       }),
+      env: packagerEnv(process.env),
       highWaterBytes: opts.highWaterBytes,
       stopTimeoutMs: opts.stopTimeoutMs,
       onStderrLine: opts.onStderrLine,
@@ -88,6 +90,9 @@ export class FfmpegPackager implements StreamPackager {
         if (!exit.requested) opts.onUnexpectedExit(exit);
       },
     });
+    // spawn gives the pid at once, before ffmpeg can connect: its uploads are told from anyone else's by it.
+    const pid = this.process.pid;
+    if (pid !== undefined) opts.receiver.setOwner(this.path, pid);
   }
 
   /** The ffmpeg process id, while it runs. */
@@ -106,8 +111,25 @@ export class FfmpegPackager implements StreamPackager {
   /** Lets ffmpeg finish its last segment, then stops taking uploads. Idempotent. */
   async close(): Promise<void> {
     await this.process.stop();
-    this.opts.receiver.unregister(this.secret);
+    this.opts.receiver.unregister(this.path);
   }
+}
+
+/** Proxy variables, in either case: ffmpeg's HTTP client would send its PUTs to a proxy named there. */
+const proxyVariable = /^(?:http|https|all)_proxy$/i;
+
+/**
+ * The packager ffmpeg's environment: the server's without proxy settings, and `no_proxy=*`, so its
+ * uploads go straight to the loopback receiver, never to a proxy a user's `http_proxy` names (which
+ * would see, and could change, every segment). Returns a new object; `env` is not changed.
+ */
+export function packagerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!proxyVariable.test(key) && !/^no_proxy$/i.test(key)) clean[key] = value;
+  }
+  clean.no_proxy = '*';
+  return clean;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PutReceiver, type PutTarget } from '../../../../src/packager/ffmpeg/put-receiver.ts';
@@ -47,7 +48,9 @@ describe('PutReceiver (real loopback HTTP, fake target)', () => {
     receiver = new PutReceiver();
     await receiver.start();
     target = new FakeTarget();
-    ({ baseUrl: base, secret } = receiver.register(target));
+    ({ baseUrl: base, path: secret } = receiver.register(target));
+    // The uploads in these tests come from this process: it stands for the session's ffmpeg.
+    receiver.setOwner(secret, process.pid);
   });
   afterEach(async () => {
     await receiver.close();
@@ -158,7 +161,9 @@ describe('PutReceiver (real loopback HTTP, fake target)', () => {
 
   it('delivers to each session its own uploads only', async () => {
     const other = new FakeTarget();
-    const otherBase = receiver.register(other).baseUrl;
+    const registered = receiver.register(other);
+    receiver.setOwner(registered.path, process.pid);
+    const otherBase = registered.baseUrl;
     expect(otherBase).not.toBe(base);
     expect(await call(`${otherBase}seg-0-00001.m4s`, 'PUT', 'B')).toBe(204);
     expect(await call(`${base}seg-0-00001.m4s`, 'PUT', 'A')).toBe(204);
@@ -180,5 +185,82 @@ describe('PutReceiver (real loopback HTTP, fake target)', () => {
     expect(await call(`${base}init-0.m4s`, 'PUT', 'moov')).toBe(204);
     await receiver.close();
     await receiver.close();
+  });
+});
+
+/** A PUT from another process (a local user who read the URL in `ps`); resolves to its status. */
+function putFromChild(url: string): { pid: number; status: Promise<number> } {
+  const child = spawn(process.execPath, [
+    '-e',
+    `const r = require('node:http').request(${JSON.stringify(url)}, { method: 'PUT' }, (res) => { console.log(res.statusCode); res.resume(); });
+     r.on('error', () => console.log(0)); r.end('forged');`,
+  ]);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const status = new Promise<number>((resolve) => child.once('exit', () => resolve(Number(out.trim()))));
+  return { pid: child.pid ?? 0, status };
+}
+
+describe("PutReceiver: only the session's own ffmpeg process may upload (Linux)", () => {
+  let receiver: PutReceiver;
+  beforeEach(async () => {
+    receiver = new PutReceiver({ ownerWaitMs: 1000 });
+    await receiver.start();
+  });
+  afterEach(async () => receiver.close());
+
+  it('checks the owning process where /proc lists socket owners', () => {
+    expect(receiver.authentication).toBe('process');
+  });
+
+  it("refuses 403 an upload to the right path from another process, and takes its owner's", async () => {
+    const target = new FakeTarget();
+    const { baseUrl, path } = receiver.register(target);
+    receiver.setOwner(path, process.pid);
+    const forged = putFromChild(`${baseUrl}seg-0-00001.m4s`);
+    expect(await forged.status).toBe(403);
+    expect(target.journal).toEqual([]);
+    expect(await call(`${baseUrl}seg-0-00001.m4s`, 'PUT', 'real')).toBe(204);
+    expect(target.journal).toContain('append seg-0-00001.m4s real');
+  });
+
+  it('refuses this process once another one is the owner', async () => {
+    const target = new FakeTarget();
+    const { baseUrl, path } = receiver.register(target);
+    receiver.setOwner(path, process.ppid);
+    expect(await call(`${baseUrl}init-0.m4s`, 'PUT', 'moov')).toBe(403);
+    expect(target.journal).toEqual([]);
+  });
+
+  it('holds an upload that comes before its owner is known, then takes it whole', async () => {
+    const target = new FakeTarget();
+    const { baseUrl, path } = receiver.register(target);
+    const pending = call(`${baseUrl}init-0.m4s`, 'PUT', 'moov');
+    await sleep(100);
+    receiver.setOwner(path, process.pid);
+    expect(await pending).toBe(204);
+    expect(target.journal).toEqual(['begin init-0.m4s', 'append init-0.m4s moov', 'finish init-0.m4s']);
+  });
+
+  it('refuses 403 an upload whose owner never comes, after ownerWaitMs', async () => {
+    const target = new FakeTarget();
+    const { baseUrl } = receiver.register(target);
+    expect(await call(`${baseUrl}init-0.m4s`, 'PUT', 'moov')).toBe(403);
+    expect(target.journal).toEqual([]);
+  });
+
+  it('with secret-path authentication (macOS), the path alone is enough', async () => {
+    const open = new PutReceiver({ authentication: 'secret-path' });
+    await open.start();
+    try {
+      const target = new FakeTarget();
+      const { baseUrl } = open.register(target);
+      expect(open.authentication).toBe('secret-path');
+      expect(await call(`${baseUrl}init-0.m4s`, 'PUT', 'moov')).toBe(204);
+    } finally {
+      await open.close();
+    }
   });
 });
