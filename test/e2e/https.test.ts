@@ -27,7 +27,11 @@ describe('HTTPS in headless Chromium: a camera page opened from another machine'
     const config = { server: { host: '0.0.0.0' }, auth: { secret }, rtmp: { enabled: false } };
     https = await startServer({
       analyzers: [],
-      config: { ...config, server: { ...config.server, tlsSelfSigned: true } },
+      config: {
+        ...config,
+        server: { ...config.server, tlsSelfSigned: true },
+        auth: { secret, playTokens: ['phone'] },
+      },
     });
     http = await startServer({ analyzers: [], config });
     browser = await launchChromium([`--host-resolver-rules=MAP ${lanName} 127.0.0.1`]);
@@ -50,7 +54,7 @@ describe('HTTPS in headless Chromium: a camera page opened from another machine'
     await page.close();
   });
 
-  it('over HTTPS it captures, publishes over WSS with a token, and the viewer page plays it', {
+  it('over HTTPS it captures, publishes over WSS with a token, and the viewer page plays it with a play token', {
     timeout: 120_000,
   }, async () => {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
@@ -73,7 +77,14 @@ describe('HTTPS in headless Chromium: a camera page opened from another machine'
 
     const viewer = await context.newPage();
     viewer.on('pageerror', (e) => errors.push(`viewer: ${e.message}`));
-    await viewer.goto(`https://${lanName}:${port}/viewer.html?stream=phone`);
+    // dash.js asks for the MPD with the token; the served MPD carries it on to every segment URL.
+    const playToken = await signToken(secret, { stream: 'phone', action: 'play' }, 600);
+    const refused = await capture.evaluate(
+      async (url) => (await fetch(url)).status,
+      `https://${lanName}:${port}/live/phone/manifest.mpd`,
+    );
+    expect(refused).toBe(401);
+    await viewer.goto(`https://${lanName}:${port}/viewer.html?stream=phone&token=${playToken}`);
     await viewer.waitForFunction(
       () => {
         const v = document.querySelector('video') as HTMLVideoElement | null;

@@ -1,10 +1,13 @@
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/tokens.ts';
 import {
   eventually,
+  ffmpeg,
   fixture,
   fixtureMimeTypes,
   startServer,
@@ -13,14 +16,16 @@ import {
 } from '../_setup.ts';
 
 const secret = 'a-test-secret-of-some-length';
+const run = promisify(execFile);
 
 /** Publishes with `hello`; resolves to `ready`, or the close code and error of a refusal. */
 async function tryPublish(
   wsUrl: string,
   path: string,
   headers: Record<string, string> = {},
+  opts: { localAddress?: string; keepOpen?: WebSocket[] } = {},
 ): Promise<{ ready: boolean; closeCode?: number; code?: string }> {
-  const ws = new WebSocket(`${wsUrl}/ingest/${path}`, { headers });
+  const ws = new WebSocket(`${wsUrl}/ingest/${path}`, { headers, localAddress: opts.localAddress });
   const messages: { type: string; code?: string }[] = [];
   ws.on('message', (d, binary) => {
     if (!binary) messages.push(JSON.parse(d.toString()));
@@ -30,7 +35,8 @@ async function tryPublish(
   return new Promise((resolve) => {
     ws.on('message', () => {
       if (messages.some((m) => m.type === 'ready')) {
-        ws.close(1000);
+        if (opts.keepOpen) opts.keepOpen.push(ws);
+        else ws.close(1000);
         resolve({ ready: true });
       }
     });
@@ -178,10 +184,10 @@ describe('address rules and the admin API', () => {
   });
 });
 
-async function expired(): Promise<string> {
+async function expired(action: 'publish' | 'play' = 'publish'): Promise<string> {
   const { SignJWT } = await import('jose');
   const nowS = Math.floor(Date.now() / 1000);
-  return new SignJWT({ act: 'publish' })
+  return new SignJWT({ act: action })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuer('dashrelay')
     .setSubject('cam1')
@@ -225,8 +231,91 @@ describe('play tokens', () => {
     expect(init).toContain(`?token=${token}`);
     expect((await fetch(`${t.url}/live/cam1/${init}`)).status).toBe(200);
     expect((await fetch(`${t.url}/live/cam1/${init.split('?')[0]}`)).status).toBe(401);
+    for (const bad of [
+      await expired('play'),
+      tamper(await signToken(secret, { stream: 'cam2', action: 'play' }, 60)),
+      await signToken(secret, { stream: 'cam2', action: 'play' }, 60),
+      await signToken('another-secret-entirely', { stream: 'cam1', action: 'play' }, 60),
+    ]) {
+      const refused = await fetch(`${mpdUrl}?token=${bad}`);
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toMatchObject({ code: 'DR_ERR_AUTH_INVALID' });
+    }
+    // ffmpeg's DASH demuxer, given only the MPD URL with the token, fetches every segment with it.
+    const played = await run((await ffmpeg()).path, [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-i',
+      `${mpdUrl}?token=${token}`,
+      '-frames:v',
+      '30',
+      '-f',
+      'null',
+      '-',
+    ]);
+    expect(played.stderr).not.toMatch(/401|error/i);
     await sending;
     await pub.end();
+  });
+});
+
+describe('address rule order, play rules and the per-address publisher limit', () => {
+  let t: TestServer;
+  const open: WebSocket[] = [];
+  beforeAll(async () => {
+    t = await startServer({
+      analyzers: [],
+      config: {
+        rtmp: { enabled: false },
+        auth: {
+          publishRules: ['allow 127.0.0.2', 'deny 127.0.0.0/8', 'allow all'],
+          playRules: ['deny 127.0.0.3', 'allow all'],
+        },
+        limits: { maxPublishersPerAddress: 2 },
+      },
+    });
+  });
+  afterAll(async () => {
+    for (const ws of open) ws.terminate();
+    await t?.close();
+  });
+
+  it('applies the first rule that matches: 127.0.0.2 may publish, the rest of 127/8 may not', async () => {
+    expect(await tryPublish(t.wsUrl, 'order-a', {}, { localAddress: '127.0.0.1' })).toMatchObject({
+      closeCode: 4403,
+      code: 'DR_ERR_ADDRESS_DENIED',
+    });
+    expect(await tryPublish(t.wsUrl, 'order-b', {}, { localAddress: '127.0.0.2' })).toMatchObject({
+      ready: true,
+    });
+  });
+
+  it('refuses a third publisher from one address with 4429 DR_ERR_LIMIT_PUBLISHERS, and frees the place when one leaves', async () => {
+    const from = { localAddress: '127.0.0.2', keepOpen: open };
+    expect(await tryPublish(t.wsUrl, 'per-a', {}, from)).toMatchObject({ ready: true });
+    expect(await tryPublish(t.wsUrl, 'per-b', {}, from)).toMatchObject({ ready: true });
+    expect(await tryPublish(t.wsUrl, 'per-c', {}, from)).toMatchObject({
+      closeCode: 4429,
+      code: 'DR_ERR_LIMIT_PUBLISHERS',
+    });
+    const first = open.shift();
+    first?.close(1000);
+    await new Promise((r) => first?.once('close', r));
+    await eventually(
+      async () => (await tryPublish(t.wsUrl, 'per-c', {}, { localAddress: '127.0.0.2' })).ready || undefined,
+      5000,
+      'a free place',
+    );
+  });
+
+  it('answers 403 DR_ERR_ADDRESS_DENIED on /live and /api to an address the play rules deny', async () => {
+    for (const path of ['/live/per-b/manifest.mpd', '/api/streams']) {
+      const denied = await getFrom(`${t.url}${path}`, '127.0.0.3');
+      expect(denied.status).toBe(403);
+      expect(JSON.parse(denied.body)).toMatchObject({ code: 'DR_ERR_ADDRESS_DENIED' });
+      expect((await getFrom(`${t.url}${path}`, '127.0.0.1')).status).not.toBe(403);
+    }
   });
 });
 
@@ -280,6 +369,21 @@ describe("the packager's loopback upload path, visible in ps", () => {
     await pub.end();
   });
 });
+
+/** A GET from a chosen loopback address (127.0.0.3 is another client of this machine). */
+function getFrom(url: string, localAddress: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { localAddress }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** A GET with a Host header of our choosing (fetch does not let one set it). */
 function getWithHost(url: string, host: string): Promise<string> {

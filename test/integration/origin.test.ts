@@ -48,11 +48,14 @@ describe('origin: in-memory live delivery of the packager output', () => {
     store = new SegmentStore('cam', { naming: ffmpegDashNaming });
     counters = createDeliveryCounters();
     // What the ffmpeg packager registers: segments and the MPD into the store.
-    put = receiver.register({
+    const registered = receiver.register({
       begin: (name) => store.begin(name),
       remove: (name) => store.remove(name),
       manifest: (raw) => store.publishManifest({ raw, adaptationSets: [] }),
-    }).baseUrl;
+    });
+    // The uploads come from this test process, standing in for the packager's ffmpeg.
+    receiver.setOwner(registered.path, process.pid);
+    put = registered.baseUrl;
     // The session's segments under the path `s1`; its MPD is what the packager uploaded, with the timing URL.
     const presentation: OriginPresentation = Object.assign(new EventEmitter(), {
       render: (view: { timingUrl: string }) =>
