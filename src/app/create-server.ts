@@ -11,7 +11,7 @@ import { Access } from '../auth/access-control.ts';
 import { readSecret } from '../auth/secret.ts';
 import { activeProfile, type Config, type ConfigInput, resolveConfig } from '../config/config.ts';
 import { StreamRegistry } from '../core/registry.ts';
-import { httpErrorHandler } from '../errors/http-error-handler.ts';
+import { httpErrorHandler, notFoundHandler } from '../errors/http-error-handler.ts';
 import { type FfmpegBinary, locateFfmpeg } from '../ffmpeg/ffmpeg-locate.ts';
 import { PullIngest } from '../ingest/pull/pull-ingest.ts';
 import { loadSourcesFile } from '../ingest/pull/sources-file.ts';
@@ -119,6 +119,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
       }) as unknown as FastifyInstance)
     : Fastify(fastifyOptions);
   app.setErrorHandler(httpErrorHandler);
+  app.setNotFoundHandler(notFoundHandler);
   const access = new Access({
     auth: config.auth,
     secret,

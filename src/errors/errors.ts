@@ -93,6 +93,7 @@ export const errorCatalogue = {
   DR_ERR_STREAM_NOT_FOUND: { message: 'No live stream named %s', status: 404 },
   DR_ERR_SEGMENT_NOT_FOUND: { message: 'No such segment %s', status: 404 },
   DR_ERR_API_BAD_REQUEST: { message: 'Bad request: %s', status: 400 },
+  DR_ERR_ROUTE_NOT_FOUND: { message: 'Nothing is served at %s', status: 404 },
   DR_ERR_API_LOOPBACK_ONLY: {
     message: '%s changes the server: it is accepted from this machine (loopback) only',
     status: 403,

@@ -16,6 +16,9 @@ export function httpErrorHandler(err: FastifyError, req: FastifyRequest, reply: 
     );
   } else if (err instanceof DashrelayError) {
     e = err;
+  } else if (err.statusCode === 404) {
+    // A static file that is not there (the pages' file server).
+    e = createError('DR_ERR_ROUTE_NOT_FOUND', shortPath(req.url));
   } else if (err.statusCode !== undefined && err.statusCode < 500) {
     // fastify's own client errors (a malformed body, an unsupported media type): the client's fault.
     e = createError('DR_ERR_API_BAD_REQUEST', err.message);
@@ -23,8 +26,23 @@ export function httpErrorHandler(err: FastifyError, req: FastifyRequest, reply: 
     req.log.error({ err }, 'request failed');
     e = toDashrelayError(new Error('the request failed'));
   }
+  sendError(reply, e);
+}
+
+function sendError(reply: FastifyReply, e: DashrelayError): void {
   reply
     .code(e.status ?? 500)
     .header('Access-Control-Allow-Origin', '*')
     .send({ code: e.code, message: e.message });
+}
+
+/** The request path for a message: without its query (tokens), at most 200 characters. */
+function shortPath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
+/** Answers a request no route matches with `DR_ERR_ROUTE_NOT_FOUND` (404), in the catalogue's format. */
+export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): void {
+  sendError(reply, createError('DR_ERR_ROUTE_NOT_FOUND', shortPath(req.url)));
 }

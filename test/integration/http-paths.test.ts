@@ -286,6 +286,21 @@ describe('HTTP paths: nothing outside what a route serves, a clean 4xx for odd n
     expectClean(api, [200, 401], `/api/streams/guarded/events${query.slice(0, 40)}`);
   });
 
+  it('answers an unknown path with the catalogue 404, never echoing a long path or its query', async () => {
+    for (const target of [
+      `/nothing/${'x'.repeat(10_000)}`,
+      '/missing.html?token=secret-value',
+      '/api/nothing',
+    ]) {
+      const res = await raw(port, 'GET', target);
+      expect(res.status, target.slice(0, 40)).toBe(404);
+      const body = JSON.parse(res.body.toString()) as { code: string; message: string };
+      expect(body.code).toBe('DR_ERR_ROUTE_NOT_FOUND');
+      expect(body.message.length).toBeLessThan(300);
+      expect(body.message).not.toContain('secret-value');
+    }
+  });
+
   it('still serves the pages and the live stream afterwards', async () => {
     for (const page of ['/capture.html', '/viewer.html', '/', '/vendor/dash.all.min.js']) {
       expect((await fetch(`${t.url}${page}`)).status, page).toBe(200);
