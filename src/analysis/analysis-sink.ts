@@ -81,6 +81,8 @@ export class AnalysisSink implements MediaSink {
       highWaterBytes: this.maxBacklogBytes,
       onStdout: (chunk) => this.onOutput(chunk),
       stopTimeoutMs: 1000,
+      // No decoder for a publisher that sends nothing.
+      startOnFirstWrite: true,
       onExit: (exit) => {
         if (!exit.requested && !this.stopping) {
           this.stop(`exit ${exit.code ?? exit.signal}: ${exit.stderrTail.split('\n').pop() ?? ''}`);

@@ -202,6 +202,7 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
   });
   await app.register(wsIngestPlugin, {
     helloTimeoutMs: config.ingest.helloTimeoutMs,
+    idleTimeoutMs: config.ingest.idleTimeoutMs,
     statusIntervalMs: config.ingest.statusIntervalMs,
     access,
     openSession: async (request) => {

@@ -306,6 +306,13 @@ export const ConfigSchema = Type.Object(
           default: 10_000,
           description: 'time a publisher has between connecting and its `hello`, ms',
         }),
+        idleTimeoutMs: Type.Integer({
+          minimum: 1000,
+          maximum: 600_000,
+          default: 10_000,
+          description:
+            'a WebSocket publisher that sends no media for this long after `ready` (or between messages) is closed and its name freed, ms; time held back by backpressure does not count',
+        }),
         statusIntervalMs: Type.Integer({
           minimum: 100,
           maximum: 600_000,

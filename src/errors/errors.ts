@@ -39,6 +39,16 @@ export const errorCatalogue = {
     message: 'Unsupported mimeType %s: send video/webm, video/x-matroska or video/mp4',
     closeCode: 4005,
   },
+  DR_ERR_INGEST_UNSUPPORTED_CODEC: {
+    message:
+      'Unsupported %s in mimeType %s: send H.264 (avc1), VP8, VP9 or AV1 video, with Opus, AAC or Vorbis sound or none',
+    closeCode: 4005,
+  },
+  DR_ERR_INGEST_IDLE: {
+    message:
+      'No media came for %s s: the publisher seems gone, so the connection is closed and its stream name freed',
+    closeCode: 4008,
+  },
   DR_ERR_INGEST_STREAM_BUSY: {
     message: 'Stream %s already has a publisher; stop it first or pick another name',
     closeCode: 4009,

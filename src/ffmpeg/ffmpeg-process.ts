@@ -29,6 +29,13 @@ export interface FfmpegProcessOptions {
   readonly extraInputPipes?: number;
   /** The child's environment. Default: this process's. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Spawn only when the first bytes are written, not in the constructor: a publisher that says hello
+   * and sends nothing costs no process. Default false.
+   */
+  readonly startOnFirstWrite?: boolean;
+  /** Told the child's pid as soon as it is spawned (before it can have connected anywhere). */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 /**
@@ -37,40 +44,48 @@ export interface FfmpegProcessOptions {
  * `onExit`); `stop()` ends stdin so ffmpeg can finish its last segment, then escalates to signals.
  */
 export class FfmpegProcess {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly exited: Promise<void>;
+  private child: ChildProcessWithoutNullStreams | undefined;
+  private exited: Promise<void> = Promise.resolve();
   private stderrTail = '';
   private requested = false;
   private readonly drainCallbacks: (() => void)[] = [];
-  private readonly extraPipes: Writable[];
+  private extraPipes: Writable[] = [];
   alive = true;
 
   constructor(private readonly opts: FfmpegProcessOptions) {
+    if (!opts.startOnFirstWrite) this.spawn();
+  }
+
+  /** Starts the child (once). */
+  private spawn(): ChildProcessWithoutNullStreams {
+    if (this.child) return this.child;
+    const { opts } = this;
     const extra = opts.extraInputPipes ?? 0;
     const stdio: 'pipe'[] = Array.from({ length: 3 + extra }, () => 'pipe');
     // With extra pipes Node's typings lose stdin/stdout/stderr's non-null types; they are pipes all the same.
-    this.child = spawn(opts.ffmpegPath, opts.args, {
+    const child = spawn(opts.ffmpegPath, opts.args, {
       stdio,
       env: opts.env,
     }) as ChildProcessWithoutNullStreams;
-    this.extraPipes = this.child.stdio.slice(3) as Writable[];
-    for (const input of [this.child.stdin, ...this.extraPipes]) {
+    this.child = child;
+    this.extraPipes = child.stdio.slice(3) as Writable[];
+    for (const input of [child.stdin, ...this.extraPipes]) {
       input.on('error', () => {
         /* EPIPE after ffmpeg exits: reported through onExit instead */
       });
     }
     const onStdout = opts.onStdout;
-    if (onStdout) this.child.stdout.on('data', (chunk: Buffer) => onStdout(chunk));
-    else this.child.stdout.resume();
+    if (onStdout) child.stdout.on('data', (chunk: Buffer) => onStdout(chunk));
+    else child.stdout.resume();
     let partial = '';
-    this.child.stderr.setEncoding('utf8');
-    this.child.stderr.on('data', (text: string) => {
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
       this.stderrTail = (this.stderrTail + text).slice(-2000);
       const lines = (partial + text).split(/\r?\n|\r/);
       partial = lines.pop() ?? '';
       for (const line of lines) if (line.trim()) opts.onStderrLine?.(line);
     });
-    this.exited = new Promise((resolve) => {
+    const exited = new Promise<void>((resolve) => {
       const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
         if (!this.alive) return;
         this.alive = false;
@@ -79,21 +94,27 @@ export class FfmpegProcess {
         opts.onExit({ code, signal, requested: this.requested, stderrTail: this.stderrTail.trim() });
         resolve();
       };
-      this.child.once('error', (err) => {
+      child.once('error', (err) => {
         this.stderrTail += `\n${err.message}`;
         finish(null, null);
       });
-      this.child.once('close', finish);
+      child.once('close', finish);
     });
+    this.exited = exited;
+    for (const callback of this.drainCallbacks) child.stdin.on('drain', callback);
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    return child;
   }
 
+  /** The child's pid; undefined before it is spawned (`startOnFirstWrite`). */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.child?.pid;
   }
 
   /** Bytes written to stdin (and the extra input pipes) that ffmpeg has not read yet. */
   get pendingBytes(): number {
-    return this.extraPipes.reduce((sum, p) => sum + p.writableLength, this.child.stdin.writableLength);
+    const stdin = this.child?.stdin.writableLength ?? 0;
+    return this.extraPipes.reduce((sum, p) => sum + p.writableLength, stdin);
   }
 
   /**
@@ -101,14 +122,17 @@ export class FfmpegProcess {
    * that does not exist. Writes after exit are discarded.
    */
   input(fd: number): Writable | undefined {
-    return fd === 0 ? this.child.stdin : this.extraPipes[fd - 3];
+    const child = this.alive ? this.spawn() : this.child;
+    return fd === 0 ? child?.stdin : this.extraPipes[fd - 3];
   }
 
   write(chunk: Buffer): boolean {
-    if (!this.alive || this.child.stdin.destroyed) return true;
+    if (!this.alive) return true;
+    const { stdin } = this.spawn();
+    if (stdin.destroyed) return true;
     // The pipe's own high-water mark is 16 KiB; allowing up to highWaterBytes absorbs MediaRecorder's
     // bursts without pausing the publisher. Node still emits 'drain' once the pipe empties.
-    return this.child.stdin.write(chunk) || this.child.stdin.writableLength < this.opts.highWaterBytes;
+    return stdin.write(chunk) || stdin.writableLength < this.opts.highWaterBytes;
   }
 
   /**
@@ -116,28 +140,30 @@ export class FfmpegProcess {
    * from the network (a camera) stops reading it too. For a consumer of `onStdout` that must slow down.
    */
   pauseStdout(): void {
-    this.child.stdout.pause();
+    this.child?.stdout.pause();
   }
 
   resumeStdout(): void {
-    this.child.stdout.resume();
+    this.child?.stdout.resume();
   }
 
   /** `callback` runs when stdin drains, and once when the child exits (writes are then discarded). */
   onDrain(callback: () => void): void {
     this.drainCallbacks.push(callback);
-    this.child.stdin.on('drain', callback);
+    this.child?.stdin.on('drain', callback);
   }
 
   /** Ends stdin and waits for exit; SIGTERM then SIGKILL if it lingers. Idempotent. */
   async stop(): Promise<void> {
     this.requested = true;
     if (!this.alive) return;
-    this.child.stdin.end();
+    const { child } = this;
+    if (!child) return this.neverStarted();
+    child.stdin.end();
     for (const p of this.extraPipes) p.end();
     const grace = this.opts.stopTimeoutMs ?? 5000;
-    const term = setTimeout(() => this.child.kill('SIGTERM'), grace);
-    const kill = setTimeout(() => this.child.kill('SIGKILL'), grace + 2000);
+    const term = setTimeout(() => child.kill('SIGTERM'), grace);
+    const kill = setTimeout(() => child.kill('SIGKILL'), grace + 2000);
     await this.exited;
     clearTimeout(term);
     clearTimeout(kill);
@@ -147,7 +173,14 @@ export class FfmpegProcess {
   async kill(): Promise<void> {
     this.requested = true;
     if (!this.alive) return;
+    if (!this.child) return this.neverStarted();
     this.child.kill('SIGKILL');
     await this.exited;
+  }
+
+  /** Stopped before the first write: nothing ran, and nothing will. */
+  private neverStarted(): void {
+    this.alive = false;
+    this.opts.onExit({ code: 0, signal: null, requested: true, stderrTail: '' });
   }
 }

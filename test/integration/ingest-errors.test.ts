@@ -33,7 +33,7 @@ describe('ingest refuses bad input with clear errors and leaves other streams al
     expect(pub.messages[0]).toMatchObject({ type: 'error', code: 'DR_ERR_INGEST_STREAM_NAME' });
   });
 
-  it.each([
+  it.each<[string, string | Buffer, number, string]>([
     ['text that is not JSON', 'hello?', 4000, 'DR_ERR_INGEST_BAD_MESSAGE'],
     ['a hello without mimeType', JSON.stringify({ type: 'hello' }), 4000, 'DR_ERR_INGEST_BAD_MESSAGE'],
     [
@@ -42,6 +42,21 @@ describe('ingest refuses bad input with clear errors and leaves other streams al
       4005,
       'DR_ERR_INGEST_UNSUPPORTED_MIME',
     ],
+    ...[
+      'video/webm;codecs=hev1.1.6.L93.B0',
+      'video/mp4;codecs="hvc1"',
+      'video/webm;codecs=theora',
+      'video/webm;codecs=h264,made-up',
+      'video/webm;codecs=opus',
+    ].map(
+      (mimeType) =>
+        [
+          `a hello for ${mimeType}`,
+          JSON.stringify({ type: 'hello', mimeType }),
+          4005,
+          'DR_ERR_INGEST_UNSUPPORTED_CODEC',
+        ] as [string, string, number, string],
+    ),
     ['media bytes before hello', Buffer.from([0x1a, 0x45, 0xdf, 0xa3]), 4002, 'DR_ERR_INGEST_NO_HELLO'],
   ])('closes a publisher that sends %s', async (_why, payload, closeCode, code) => {
     const pub = new TestPublisher(t.wsUrl, 'bad-first-message');
@@ -51,6 +66,8 @@ describe('ingest refuses bad input with clear errors and leaves other streams al
     expect(pub.closeCode).toBe(closeCode);
     expect(pub.messages.at(-1)).toMatchObject({ type: 'error', code });
     expect(pub.messages.at(-1)?.message).toBeTruthy();
+    // Nothing was started for it.
+    expect(t.server.registry.get('bad-first-message')).toBeUndefined();
   });
 
   it('accepts hello and the first media bytes arriving in one TCP read', async () => {
@@ -193,6 +210,43 @@ describe('a WebM header split across messages', () => {
       const dir = join(t.outputDir, 'split', 'archive');
       const [name] = await readdir(dir);
       expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+/** The pids of this process's children (every thread's), from /proc. */
+async function childPids(): Promise<number[]> {
+  const tasks = await readdir(`/proc/${process.pid}/task`);
+  const lists = await Promise.all(
+    tasks.map((tid) => readFile(`/proc/${process.pid}/task/${tid}/children`, 'utf8').catch(() => '')),
+  );
+  return lists.flatMap((l) => l.trim().split(/\s+/).filter(Boolean).map(Number));
+}
+
+describe('a publisher that says hello and sends nothing', () => {
+  it('costs no ffmpeg, and is closed with 4008 DR_ERR_INGEST_IDLE after ingest.idleTimeoutMs, freeing its name', async () => {
+    const t = await startServer({ config: { ingest: { idleTimeoutMs: 1500 }, rtmp: { enabled: false } } });
+    try {
+      const before = await childPids();
+      const quiet = Array.from({ length: 4 }, (_, i) => new TestPublisher(t.wsUrl, `quiet${i}`));
+      await Promise.all(quiet.map((p) => p.hello(fixtureMimeTypes.h264)));
+      expect(t.server.registry.get('quiet0')).toBeDefined();
+      expect(t.server.live('quiet0')?.packager.pid).toBeUndefined();
+      expect((await childPids()).filter((pid) => !before.includes(pid))).toEqual([]);
+      await Promise.all(quiet.map((p) => p.closed));
+      for (const p of quiet) {
+        expect(p.closeCode).toBe(4008);
+        expect(p.messages.at(-1)).toMatchObject({ code: 'DR_ERR_INGEST_IDLE' });
+      }
+      await eventually(() => t.server.registry.get('quiet0') === undefined || undefined, 5000, 'name freed');
+      // A real publisher under the same name gets its packager at its first bytes.
+      const real = new TestPublisher(t.wsUrl, 'quiet0');
+      await real.hello(fixtureMimeTypes.h264);
+      await real.sendPaced(await fixture('h264', 2), 16 * 1024, 20);
+      await eventually(() => t.server.live('quiet0')?.packager.pid, 5000, 'packager started');
+      await real.end();
     } finally {
       await t.close();
     }

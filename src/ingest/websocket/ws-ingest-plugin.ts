@@ -6,12 +6,14 @@ import { createError, DashrelayError, type ErrorCode, toDashrelayError } from '.
 import { credentialOf } from '../../util/credential.ts';
 import { isValidStreamName } from '../../util/stream-name.ts';
 import { parseControlMessage, type ServerMessage, startsWithEbmlHeader, startsWithFtyp } from './messages.ts';
-import { describeMimeType } from './mime-type.ts';
+import { readMimeType } from './mime-type.ts';
 
 /** What ingest needs of a session (implemented by core's Session). */
 export interface IngestSession {
   readonly info: { readonly sessionId: string };
   readonly bytesReceived: number;
+  /** Whether a sink holds the publisher back (between `pause` and `resume`). */
+  readonly paused: boolean;
   readonly state: Readonly<Record<string, string>>;
   push(chunk: Buffer): void;
   bitrateBps(): number;
@@ -29,6 +31,12 @@ export interface IngestPluginOptions {
   readonly openSession: (request: PublishRequest) => Promise<{ session: IngestSession; archive: string }>;
   /** Time allowed between connect and `hello`, ms. Default 10 000. */
   readonly helloTimeoutMs?: number;
+  /**
+   * A publisher that sends no media for this long after `ready`, or between two messages, is closed
+   * with `DR_ERR_INGEST_IDLE` so its name is free (a half-open connection, a tab that died), ms. Time
+   * when the server itself holds the publisher back (backpressure) does not count. Default 10 000.
+   */
+  readonly idleTimeoutMs?: number;
   /** Interval of `status` messages, ms. Default 1000. */
   readonly statusIntervalMs?: number;
   /** Who may publish (README "Security"); without it, anyone may. */
@@ -87,6 +95,15 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
     let head: Buffer | undefined = Buffer.alloc(0);
     let container: PublishRequest['media']['container'] = 'webm';
     let statusTimer: NodeJS.Timeout | undefined;
+    const idleMs = opts.idleTimeoutMs ?? 10_000;
+    let idleTimer: NodeJS.Timeout | undefined;
+    /** (Re)starts the idle watch; `false` stops it while the session holds the publisher back. */
+    const watchIdle = (on = true): void => {
+      clearTimeout(idleTimer);
+      idleTimer = on
+        ? setTimeout(() => fail(socket, createError('DR_ERR_INGEST_IDLE', idleMs / 1000)), idleMs)
+        : undefined;
+    };
     const helloTimer = setTimeout(
       () => fail(socket, createError('DR_ERR_INGEST_NO_HELLO')),
       opts.helloTimeoutMs ?? 10_000,
@@ -99,13 +116,23 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
         if (session || opening) return fail(socket, createError('DR_ERR_INGEST_HELLO_TWICE'));
         const parsed = parseControlMessage(data.toString());
         if ('error' in parsed) return fail(socket, createError('DR_ERR_INGEST_BAD_MESSAGE', parsed.error));
-        const media = describeMimeType(parsed.hello.mimeType);
-        if (!media) {
+        const reading = readMimeType(parsed.hello.mimeType);
+        if (!('media' in reading)) {
+          const quoted = JSON.stringify(parsed.hello.mimeType.slice(0, 200));
           return fail(
             socket,
-            createError('DR_ERR_INGEST_UNSUPPORTED_MIME', JSON.stringify(parsed.hello.mimeType)),
+            reading.refused === 'container'
+              ? createError('DR_ERR_INGEST_UNSUPPORTED_MIME', quoted)
+              : createError(
+                  'DR_ERR_INGEST_UNSUPPORTED_CODEC',
+                  reading.refused === 'codec'
+                    ? `codec ${JSON.stringify(reading.codec.slice(0, 40))}`
+                    : 'no video codec',
+                  quoted,
+                ),
           );
         }
+        const { media } = reading;
         clearTimeout(helloTimer);
         container = media.container;
         opening = true;
@@ -128,6 +155,7 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
       // ws delivers every frame of one TCP read at once, pause() or not: media right behind the hello waits here.
       if (opening && !session) return void pending.push(chunk);
       if (!session) return fail(socket, createError('DR_ERR_INGEST_NO_HELLO'));
+      if (!session.paused) watchIdle();
       pushMedia(session, chunk);
     });
 
@@ -155,6 +183,7 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
       admission?.release();
       clearTimeout(helloTimer);
       clearInterval(statusTimer);
+      watchIdle(false);
       log.info({ code, reason: reason.toString() }, 'publisher disconnected');
       void session?.end();
     });
@@ -179,14 +208,23 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
         void s.end();
         return;
       }
-      s.on('pause', () => socket.pause());
-      s.on('resume', () => socket.resume());
+      s.on('pause', () => {
+        watchIdle(false);
+        socket.pause();
+      });
+      s.on('resume', () => {
+        watchIdle();
+        socket.resume();
+      });
       s.on('warning', (w) => send(socket, { type: 'warning', ...w }));
       s.on('fatal', (err) => {
         if (!(err instanceof DashrelayError)) log.error({ err }, 'session failed');
         fail(socket, err);
       });
-      s.on('ended', () => clearInterval(statusTimer));
+      s.on('ended', () => {
+        clearInterval(statusTimer);
+        watchIdle(false);
+      });
       statusTimer = setInterval(
         () =>
           send(socket, {
@@ -212,7 +250,10 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
       for (const chunk of pending.splice(0)) {
         if (socket.readyState === socket.OPEN) pushMedia(s, chunk);
       }
-      socket.resume();
+      if (!s.paused) {
+        watchIdle();
+        socket.resume();
+      }
     }
   });
 };

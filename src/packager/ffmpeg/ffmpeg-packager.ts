@@ -82,6 +82,10 @@ export class FfmpegPackager implements StreamPackager {
         utcTimingUrl: opts.utcTimingUrl,
       }),
       env: packagerEnv(process.env),
+      // A publisher that says hello and sends nothing costs no ffmpeg.
+      startOnFirstWrite: true,
+      // At spawn, before ffmpeg can connect: its uploads are told from anyone else's by its pid.
+      onSpawn: (pid) => opts.receiver.setOwner(this.path, pid),
       highWaterBytes: opts.highWaterBytes,
       stopTimeoutMs: opts.stopTimeoutMs,
       onStderrLine: opts.onStderrLine,
@@ -90,12 +94,9 @@ export class FfmpegPackager implements StreamPackager {
         if (!exit.requested) opts.onUnexpectedExit(exit);
       },
     });
-    // spawn gives the pid at once, before ffmpeg can connect: its uploads are told from anyone else's by it.
-    const pid = this.process.pid;
-    if (pid !== undefined) opts.receiver.setOwner(this.path, pid);
   }
 
-  /** The ffmpeg process id, while it runs. */
+  /** The ffmpeg process id, while it runs (from the first media bytes on). */
   get pid(): number | undefined {
     return this.process.pid;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeMimeType } from '../../../../src/ingest/websocket/mime-type.ts';
+import { describeMimeType, readMimeType } from '../../../../src/ingest/websocket/mime-type.ts';
 
 describe('describeMimeType', () => {
   it.each([
@@ -34,6 +34,26 @@ describe('describeMimeType', () => {
     '%j → undefined (not WebM/Matroska or MP4)',
     (mimeType) => {
       expect(describeMimeType(mimeType)).toBeUndefined();
+    },
+  );
+});
+
+describe('readMimeType: what the packager takes, refused at hello otherwise', () => {
+  it.each([
+    ['video/webm;codecs=hev1.1.6.L93.B0', { refused: 'codec', codec: 'hev1.1.6.l93.b0' }],
+    ['video/mp4;codecs="hvc1.1.6.L93.B0,mp4a.40.2"', { refused: 'codec', codec: 'hvc1.1.6.l93.b0' }],
+    ['video/webm;codecs=theora,vorbis', { refused: 'codec', codec: 'theora' }],
+    ['video/webm;codecs=h264,made-up', { refused: 'codec', codec: 'made-up' }],
+    ['video/webm;codecs=opus', { refused: 'no-video' }],
+    ['video/quicktime', { refused: 'container' }],
+  ])('%s → %o', (mimeType, expected) => {
+    expect(readMimeType(mimeType)).toEqual(expected);
+  });
+
+  it.each(['video/webm;codecs=vp8,opus', 'video/x-matroska;codecs=avc1,opus', 'video/mp4', 'video/webm'])(
+    '%s is taken',
+    (mimeType) => {
+      expect(readMimeType(mimeType)).toEqual({ media: describeMimeType(mimeType) });
     },
   );
 });

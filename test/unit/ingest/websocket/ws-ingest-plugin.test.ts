@@ -4,13 +4,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createError } from '../../../../src/errors/errors.ts';
 import { type IngestSession, wsIngestPlugin } from '../../../../src/ingest/websocket/ws-ingest-plugin.ts';
-import { TestPublisher } from '../../../_setup.ts';
+import { eventually, sleep, TestPublisher } from '../../../_setup.ts';
 
 /** A session double: records pushes, lets the test raise its events. */
 class FakeSession extends EventEmitter implements IngestSession {
   readonly info = { sessionId: 'fake-session' };
   readonly state: Record<string, string> = { packager: 'running' };
   readonly pushed: Buffer[] = [];
+  paused = false;
   ended = false;
   get bytesReceived(): number {
     return this.pushed.reduce((n, b) => n + b.length, 0);
@@ -36,10 +37,13 @@ describe('wsIngestPlugin (real WebSocket, fake session)', () => {
     app = undefined;
   });
 
-  async function start(openSession: () => Promise<{ session: IngestSession; archive: string }>) {
+  async function start(
+    openSession: () => Promise<{ session: IngestSession; archive: string }>,
+    idleTimeoutMs?: number,
+  ) {
     app = Fastify({ logger: false });
     await app.register(fastifyWebsocket);
-    await app.register(wsIngestPlugin, { openSession, statusIntervalMs: 50 });
+    await app.register(wsIngestPlugin, { openSession, statusIntervalMs: 50, idleTimeoutMs });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     return address.replace(/^http/, 'ws');
   }
@@ -61,6 +65,40 @@ describe('wsIngestPlugin (real WebSocket, fake session)', () => {
       Buffer.concat([ebmlHeader, Buffer.from('more')]).toString('latin1'),
     );
     expect(session.ended).toBe(true);
+  });
+
+  it('closes a publisher that sends no media after ready with 4008 DR_ERR_INGEST_IDLE', async () => {
+    const session = new FakeSession();
+    const url = await start(async () => ({ session, archive: '' }), 300);
+    const pub = new TestPublisher(url, 'cam');
+    await pub.opened;
+    pub.ws.send(hello);
+    await pub.waitFor('ready');
+    await pub.closed;
+    expect(pub.closeCode).toBe(4008);
+    expect(pub.messages.at(-1)).toMatchObject({ code: 'DR_ERR_INGEST_IDLE' });
+    await eventually(() => session.ended || undefined, 2000, 'session ended');
+  });
+
+  it('does not count time the session holds the publisher back, and restarts the watch on each message', async () => {
+    const session = new FakeSession();
+    const url = await start(async () => ({ session, archive: '' }), 400);
+    const pub = new TestPublisher(url, 'cam');
+    await pub.opened;
+    pub.ws.send(hello);
+    await pub.waitFor('ready');
+    for (let i = 0; i < 4; i++) {
+      pub.ws.send(i === 0 ? ebmlHeader : Buffer.from('more'));
+      await sleep(200);
+    }
+    session.paused = true;
+    session.emit('pause');
+    await sleep(800);
+    expect(pub.closeCode).toBeUndefined();
+    session.paused = false;
+    session.emit('resume');
+    await pub.closed;
+    expect(pub.closeCode).toBe(4008);
   });
 
   it('passes a session warning on and keeps the socket open', async () => {
