@@ -115,7 +115,9 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
   const app: FastifyInstance = tls
     ? (Fastify({
         ...fastifyOptions,
-        https: { key: tls.key, cert: tls.cert },
+        // A client that opens a connection and never finishes the TLS handshake is closed as fast as
+        // one that never sends its request (server.requestTimeoutMs).
+        https: { key: tls.key, cert: tls.cert, handshakeTimeout: config.server.requestTimeoutMs },
       }) as unknown as FastifyInstance)
     : Fastify(fastifyOptions);
   app.setErrorHandler(httpErrorHandler);

@@ -1,4 +1,6 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 
 /** The `server` config keys that bound a client's time. */
 export interface ServerTimeouts {
@@ -27,4 +29,11 @@ export function applyServerTimeouts(server: Server, t: ServerTimeouts): void {
     30_000,
     Math.max(250, Math.floor(t.requestTimeoutMs / 4)),
   );
+  // Node's request timers start with a request's first byte: a connection that sends nothing at all
+  // would stay open for ever (one descriptor each, no limit). It gets requestTimeoutMs to begin; once
+  // a request comes, Node's own timers (and keepAliveTimeout between requests) take over. Over TLS the
+  // handshake is bounded by the server's handshakeTimeout, then the same rule applies.
+  const event = server instanceof TlsServer ? 'secureConnection' : 'connection';
+  server.on(event, (socket: Socket) => socket.setTimeout(t.requestTimeoutMs));
+  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
 }

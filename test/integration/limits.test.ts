@@ -165,6 +165,14 @@ describe('limits: streams, held requests, viewers and request timeouts', () => {
     await dripping;
   });
 
+  it('closes a TCP connection that sends nothing at all within requestTimeoutMs', async () => {
+    const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const outcome = await Promise.race([closed.then(() => 'closed'), sleep(6000).then(() => 'open')]);
+    socket.destroy();
+    expect(outcome).toBe('closed');
+  });
+
   it('keeps an SSE event feed and a WebSocket publisher open well past requestTimeoutMs', async () => {
     const controller = new AbortController();
     const res = await fetch(`${t.url}/api/streams/one/events/live`, { signal: controller.signal });
