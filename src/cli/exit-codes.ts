@@ -15,7 +15,8 @@ export const PublishExit = {
   inputMissing: 4,
   /**
    * The server refused the stream for a reason retrying cannot fix (bad name, unsupported format, a
-   * missing or wrong token, an address or the safe default that refuses publishers).
+   * missing or wrong token, an address or the safe default that refuses publishers), or another
+   * publisher took the stream name over.
    */
   refused: 5,
   /** `--no-reconnect`: the server could not be reached, or the connection was lost. */
@@ -25,14 +26,16 @@ export type PublishExitCode = (typeof PublishExit)[keyof typeof PublishExit];
 
 /**
  * Close codes the server sends for problems in what the publisher sends, or refusals of who it is
- * (4401 credential, 4403 address, Origin or the safe default): retrying the same thing gets the same answer.
+ * (4401 credential, 4403 address, Origin or the safe default): retrying the same thing gets the same
+ * answer. 4010: another publisher took the name over; coming back would take it back, and two
+ * publishers of one name would take it from each other for ever.
  */
-const permanentCloseCodes = new Set([4000, 4001, 4002, 4004, 4005, 4401, 4403]);
+const permanentCloseCodes = new Set([4000, 4001, 4002, 4004, 4005, 4010, 4401, 4403]);
 
 /**
  * Whether a closed ingest connection is worth retrying: everything but the refusals above and a
- * normal close (1000). 4009 (the name is still live, e.g. our own previous session the server has
- * not noticed is gone) heals by itself, as do 1001 (server restart), 1006 (network) and 45xx (disk).
+ * normal close (1000). 4008 (the server saw no media for a while), 4009 (the name is a pulled source
+ * right now) can heal, as do 1001 (server restart), 1006 (network) and 45xx (disk).
  */
 export function isRetryableClose(code: number): boolean {
   return code !== 1000 && !permanentCloseCodes.has(code);

@@ -74,7 +74,8 @@ Exit codes:
   4  the input cannot be opened: no such camera device or file, rpicam-vid/libcamera-vid not on PATH,
      or the input fails before its first frame (with --no-reconnect: whenever it fails)
   5  the server refused the stream for good (bad stream name, unsupported format, no or a wrong
-     --token, an address or a server that takes no publishers without a credential)
+     --token, an address or a server that takes no publishers without a credential), or another
+     publisher took the stream name over
   6  with --no-reconnect: the server could not be reached or the connection was lost
 
 Examples:
@@ -518,7 +519,7 @@ export async function runPublish(argv: readonly string[]): Promise<number> {
         return finish(PublishExit.refused);
       }
       if (error?.code === 'DR_ERR_INGEST_STREAM_BUSY') {
-        why = `stream "${parsed.stream}" is already live on the server (another publisher, or our previous connection it has not dropped yet)`;
+        why = `stream "${parsed.stream}" is pulled by the server from a camera right now`;
       } else if (code === 1001) {
         why = 'the server is shutting down';
       } else if (error) {

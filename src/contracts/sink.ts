@@ -48,6 +48,12 @@ export interface PublishRequest {
   readonly fps?: number | undefined;
   /** The publisher's software, for logs. */
   readonly client?: string | undefined;
+  /**
+   * A publisher that pushes to the server (WebSocket, RTMP): it takes over a name that another pushing
+   * publisher holds, whose session is ended first (a camera or page reconnecting before its old
+   * connection was dropped). Pulled sources neither take over nor are taken over.
+   */
+  readonly takesOver?: boolean | undefined;
 }
 
 /**

@@ -62,25 +62,42 @@ export class StreamRegistry<T = void> extends EventEmitter<{
   /**
    * Why {@link open} would refuse `stream` now, or `undefined`: for an ingest that must answer before
    * it has what a session needs (RTMP answers `publish` before the first video message).
-   * @returns `DR_ERR_INGEST_STREAM_BUSY` when the name has a publisher, `DR_ERR_LIMIT_STREAMS` when
-   * `maxStreams` sessions exist (a session being set up or ending counts: it runs an ffmpeg).
+   * @param takesOver the publisher would take over a pushing publisher of the name (see
+   * {@link PublishRequest.takesOver}).
+   * @returns `DR_ERR_INGEST_STREAM_BUSY` when the name has a publisher it may not take over,
+   * `DR_ERR_LIMIT_STREAMS` when `maxStreams` sessions exist (a session being set up or ending counts:
+   * it runs an ffmpeg; the one it would replace does not).
    */
-  refusal(stream: string): DashrelayError | undefined {
-    if (this.sessions.has(stream)) return createError('DR_ERR_INGEST_STREAM_BUSY', stream);
+  refusal(stream: string, takesOver = false): DashrelayError | undefined {
+    const current = this.sessions.get(stream);
+    const replaces = current !== undefined && takesOver && current.info.takesOver === true;
+    if (current && !replaces) return createError('DR_ERR_INGEST_STREAM_BUSY', stream);
     const { maxStreams } = this.limits;
-    if (maxStreams !== undefined && this.sessions.size >= maxStreams)
+    if (maxStreams !== undefined && this.sessions.size - (replaces ? 1 : 0) >= maxStreams)
       return createError('DR_ERR_LIMIT_STREAMS', maxStreams);
     return undefined;
   }
 
   /**
-   * Claims `request.stream` and starts a session with its sinks attached.
-   * @throws DashrelayError `DR_ERR_INGEST_STREAM_BUSY` when the name already has a publisher,
-   * `DR_ERR_LIMIT_STREAMS` at `maxStreams` sessions; whatever the setup throws (the session is ended first).
+   * Claims `request.stream` and starts a session with its sinks attached. A pushing publisher
+   * (`takesOver`) takes the name over from another: that session gets `fatal`
+   * `DR_ERR_INGEST_TAKEN_OVER` (its ingest tells its publisher) and is ended before this one starts.
+   * @throws DashrelayError `DR_ERR_INGEST_STREAM_BUSY` when the name has a publisher it may not take
+   * over, `DR_ERR_LIMIT_STREAMS` at `maxStreams` sessions; whatever the setup throws (the session is
+   * ended first).
    */
   async open(request: PublishRequest): Promise<Session> {
-    const refused = this.refusal(request.stream);
-    if (refused) throw refused;
+    const takesOver = request.takesOver === true;
+    for (;;) {
+      const refused = this.refusal(request.stream, takesOver);
+      if (refused) throw refused;
+      const current = this.sessions.get(request.stream);
+      if (!current) break;
+      // Ended first, so its packager finishes its last segment and its archive closes before ours opens.
+      current.emit('fatal', createError('DR_ERR_INGEST_TAKEN_OVER', request.stream));
+      await current.end();
+      // Another publisher may have claimed the name while this one waited: look again.
+    }
     const sessionLimits: SessionLimits = { maxIngestBitrateBps: this.limits.maxIngestBitrateBps };
     const session = new Session(
       { ...request, sessionId: randomUUID(), startedAtMs: Date.now() },

@@ -50,8 +50,14 @@ export const errorCatalogue = {
     closeCode: 4008,
   },
   DR_ERR_INGEST_STREAM_BUSY: {
-    message: 'Stream %s already has a publisher; stop it first or pick another name',
+    message:
+      'Stream %s is a pulled source of this server (or is pulled while a publisher has it); pick another name',
     closeCode: 4009,
+  },
+  DR_ERR_INGEST_TAKEN_OVER: {
+    message:
+      'Another publisher took over stream %s (a reconnect of this camera or page, or a second publisher using the same name)',
+    closeCode: 4010,
   },
   DR_ERR_INGEST_HELLO_TWICE: { message: 'hello was already received for this session', closeCode: 4000 },
   DR_ERR_RTMP_APP: {

@@ -91,7 +91,9 @@ export function parseServerMessage(text) {
 
 /** @type {Record<string, string>} */
 const serverHints = {
-  DR_ERR_INGEST_STREAM_BUSY: 'Pick another stream name, or stop the other publisher first.',
+  DR_ERR_INGEST_STREAM_BUSY: 'This name is a camera the server pulls: pick another stream name.',
+  DR_ERR_INGEST_TAKEN_OVER:
+    'Another page, camera or program now publishes under this name. Press Start to take it back, or pick another name.',
   DR_ERR_INGEST_STREAM_NAME: 'Use 1 to 64 letters, digits, "_" or "-".',
   DR_ERR_AUTH_MISSING:
     'This server needs a publish token: open this page as capture.html?token=<token> (dashrelay token --stream <name> on the server).',

@@ -105,13 +105,6 @@ describe('ingest refuses bad input with clear errors and leaves other streams al
     expect(garbage.closeCode).toBe(4004);
     expect(garbage.messages.at(-1)).toMatchObject({ type: 'error', code: 'DR_ERR_INGEST_NOT_MEDIA' });
 
-    const second = new TestPublisher(t.wsUrl, 'good');
-    await second.opened;
-    second.ws.send(JSON.stringify({ type: 'hello', mimeType: fixtureMimeTypes.h264 }));
-    await second.closed;
-    expect(second.closeCode).toBe(4009);
-    expect(second.messages.at(-1)?.message).toMatch(/already has a publisher/);
-
     const mpd = await fetch(`${t.url}/live/good/manifest.mpd`);
     expect(mpd.status).toBe(200);
     await sending;
@@ -247,6 +240,41 @@ describe('a publisher that says hello and sends nothing', () => {
       await real.sendPaced(await fixture('h264', 2), 16 * 1024, 20);
       await eventually(() => t.server.live('quiet0')?.packager.pid, 5000, 'packager started');
       await real.end();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('a second publisher under a live name', () => {
+  it('takes it over at once: the first is told 4010 DR_ERR_INGEST_TAKEN_OVER, its archive complete, and the stream plays on', async () => {
+    const t = await startServer({ analyzers: [], config: { rtmp: { enabled: false } } });
+    try {
+      const data = await fixture('h264', 4);
+      const first = new TestPublisher(t.wsUrl, 'cam');
+      await first.hello(fixtureMimeTypes.h264);
+      const half = Math.floor(data.length / 2);
+      await first.sendPaced(data.subarray(0, half), 16 * 1024, 20);
+      const firstId = t.server.registry.get('cam')?.info.sessionId;
+      const second = new TestPublisher(t.wsUrl, 'cam');
+      await second.hello(fixtureMimeTypes.h264);
+      await first.closed;
+      expect(first.closeCode).toBe(4010);
+      expect(first.messages.find((m) => m.type === 'error')).toMatchObject({
+        code: 'DR_ERR_INGEST_TAKEN_OVER',
+      });
+      expect(t.server.registry.get('cam')?.info.sessionId).not.toBe(firstId);
+      await second.sendPaced(data, 16 * 1024, 20);
+      const mpd = await fetch(`${t.url}/live/cam/manifest.mpd`);
+      expect(mpd.status).toBe(200);
+      await second.end();
+      await eventually(() => t.server.registry.get('cam') === undefined || undefined, 20_000, 'ended');
+      // Two archives: the first publisher's bytes exactly, then the second's; nothing overwritten.
+      const dir = join(t.outputDir, 'cam', 'archive');
+      const files = (await readdir(dir)).sort();
+      expect(files).toHaveLength(2);
+      const hashes = await Promise.all(files.map(async (f) => sha256(await readFile(join(dir, f)))));
+      expect(hashes).toEqual([sha256(data.subarray(0, half)), sha256(data)]);
     } finally {
       await t.close();
     }

@@ -297,13 +297,25 @@ describe('RTMP ingest with real ffmpeg publishers', () => {
     child.kill('SIGKILL');
   });
 
-  it('refuses a second publisher on a live name, a bad name and another application, saying why', {
+  it('lets a second publisher take a live name over (OBS reconnecting), and refuses a bad name and another application, saying why', {
     timeout: 40_000,
   }, async () => {
     const first = start(publishers[1]?.args(camera) ?? [], rtmp('busy'));
     await eventually(() => t.server.registry.get('busy') || undefined, 15_000, 'live');
+    const firstId = t.server.registry.get('busy')?.info.sessionId;
+    const again = start(publishers[1]?.args(camera) ?? [], rtmp('busy'));
+    expect(await exited(first)).not.toBe(0);
+    expect(first.stderrText).toMatch(/took over|Rejected|error/i);
+    await eventually(
+      () => {
+        const id = t.server.registry.get('busy')?.info.sessionId;
+        return id !== undefined && id !== firstId ? id : undefined;
+      },
+      15_000,
+      'the second publisher live',
+    );
+    again.kill('SIGKILL');
     const cases: [string, RegExp][] = [
-      [rtmp('busy'), /already has a publisher/],
       [rtmp('bad.name'), /Invalid stream name/],
       [`${t.server.rtmpUrl?.replace(/\/live$/, '/other')}/cam`, /application "other" is not served/],
     ];

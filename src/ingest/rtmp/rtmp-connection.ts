@@ -224,6 +224,7 @@ export class RtmpConnection {
       session = await this.opts.openSession({
         stream,
         protocol: 'rtmp',
+        takesOver: true,
         media: { container: 'flv', video, audio: this.audio },
         // The camera or encoder chooses its GOP: H.264 is copied and segments follow its keyframes.
         keyframesFromSource: true,

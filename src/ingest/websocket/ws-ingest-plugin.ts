@@ -148,6 +148,7 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
           height,
           fps,
           client,
+          takesOver: true,
         });
         return;
       }

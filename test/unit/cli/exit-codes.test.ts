@@ -6,7 +6,8 @@ describe('isRetryableClose', () => {
     [1001, true], // server shutting down
     [1006, true], // network gone
     [1011, true],
-    [4009, true], // name busy: our own previous session, until the server drops it
+    [4008, true], // the server saw no media for a while
+    [4009, true], // the name is a pulled source right now
     [4500, true],
     [4501, true],
     [4502, true],
@@ -16,6 +17,7 @@ describe('isRetryableClose', () => {
     [4002, false],
     [4004, false],
     [4005, false],
+    [4010, false], // another publisher took the name: taking it back would never end
   ])('%i → %s', (code, expected) => {
     expect(isRetryableClose(code)).toBe(expected);
   });

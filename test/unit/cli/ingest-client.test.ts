@@ -111,7 +111,7 @@ describe('runPublish against a misbehaving server', () => {
     expect(gap).toBeGreaterThan(700);
     expect(gap).toBeLessThan(2500);
     expect(errors.join('\n')).toMatch(
-      /stream "cam" is already live on the server .*retrying in [01]\.\d s \(attempt 1\)/,
+      /stream "cam" is pulled by the server from a camera right now; retrying in [01]\.\d s \(attempt 1\)/,
     );
     expect(errors.join('\n')).toMatch(/refused the stream: bad name \[DR_ERR_INGEST_STREAM_NAME\]/);
   });

@@ -77,6 +77,55 @@ describe('StreamRegistry', () => {
     await expect(opening).resolves.toBeDefined();
   });
 
+  it('lets a pushing publisher take a name over from another: the old session is told, ended first', async () => {
+    const registry = new StreamRegistry(() => {});
+    const pushed = { ...hello, takesOver: true };
+    const first = await registry.open(pushed);
+    const fatal = vi.fn();
+    first.on('fatal', fatal);
+    const ended = vi.fn();
+    registry.on('ended', ended);
+    const second = await registry.open(pushed);
+    expect(fatal).toHaveBeenCalledWith(
+      expect.objectContaining({ code: 'DR_ERR_INGEST_TAKEN_OVER', closeCode: 4010 }),
+    );
+    expect(first.ended).toBe(true);
+    expect(ended).toHaveBeenCalledWith(first);
+    expect(registry.get('cam1')).toBe(second);
+    expect(second.ended).toBe(false);
+  });
+
+  it('never takes over a pulled source, nor lets a pulled source take over a publisher', async () => {
+    const registry = new StreamRegistry(() => {});
+    await registry.open({ ...hello, protocol: 'rtsp' });
+    expect(await rejection(registry.open({ ...hello, takesOver: true }))).toMatchObject({
+      code: 'DR_ERR_INGEST_STREAM_BUSY',
+    });
+    const other = new StreamRegistry(() => {});
+    await other.open({ ...hello, takesOver: true });
+    expect(await rejection(other.open({ ...hello, protocol: 'rtsp' }))).toMatchObject({
+      code: 'DR_ERR_INGEST_STREAM_BUSY',
+    });
+  });
+
+  it('gives the name to the last of two publishers taking it over at once', async () => {
+    const registry = new StreamRegistry(() => {});
+    const pushed = { ...hello, takesOver: true };
+    const first = await registry.open(pushed);
+    const [b, c] = await Promise.all([registry.open(pushed), registry.open(pushed)]);
+    expect(first.ended).toBe(true);
+    expect([b, c].filter((x) => !x.ended)).toHaveLength(1);
+    expect(registry.get('cam1')).toBe([b, c].find((x) => !x.ended));
+  });
+
+  it('does not count the session it takes over against maxStreams', async () => {
+    const registry = new StreamRegistry(() => {}, { maxStreams: 1 });
+    await registry.open({ ...hello, takesOver: true });
+    expect(registry.refusal('cam1', true)).toBeUndefined();
+    expect(registry.refusal('other', true)).toMatchObject({ code: 'DR_ERR_LIMIT_STREAMS' });
+    await expect(registry.open({ ...hello, takesOver: true })).resolves.toBeDefined();
+  });
+
   it('frees the name when the session ends', async () => {
     const registry = new StreamRegistry(() => {});
     const ended = vi.fn();

@@ -154,7 +154,7 @@ describe('ingest client (static/capture/ingest-client.js)', () => {
     expect(h.onClose).toHaveBeenCalledWith({ code: 4009, reason: 'busy' }, [
       'The server stopped the stream',
       'Stream s already has a publisher (DR_ERR_INGEST_STREAM_BUSY)',
-      'Pick another stream name, or stop the other publisher first.',
+      'This name is a camera the server pulls: pick another stream name.',
     ]);
   });
 
