@@ -10,7 +10,7 @@ import {
   refreshDeviceLists,
   showOpenDevices,
 } from './capture/devices.js';
-import { IngestClient, ingestUrl } from './capture/ingest-client.js';
+import { IngestClient, ingestUrl, isRetryableClose, retryDelayMs } from './capture/ingest-client.js';
 import { createRecorder, DEFAULT_TIMESLICE_MS, videoHints } from './capture/recorder.js';
 import { backpressureMessage, UploadMeter } from './capture/stats.js';
 import {
@@ -29,16 +29,17 @@ import {
 /**
  * Read by automated tests (test/e2e, bench/); kept current by setState() and the send loop.
  * @typedef {object} CaptureHook
- * @property {string} state `idle` | `connecting` | `live` | `stopped` | `error`
+ * @property {string} state `idle` | `connecting` | `live` | `reconnecting` | `stopped` | `error`
  * @property {number} bytesSent
  * @property {string | null} mimeType what the recorder really records, once known
  * @property {string | null} error the message shown, `title: text`
  * @property {string | null} viewerUrl
  * @property {number} serverBytesReceived as the server's last `status` said
+ * @property {number} reconnects connections lost and retried by the page itself
  */
 
 /**
- * One publishing attempt.
+ * One publishing run, from Start to Stop, across the connections it reconnects.
  * @typedef {object} Session
  * @property {boolean} stopping the user (or a local failure) is ending it: a close is expected
  * @property {boolean} ended
@@ -46,6 +47,11 @@ import {
  * @property {MediaRecorder} [recorder]
  * @property {IngestClient} [client]
  * @property {ReturnType<typeof setInterval>} [ticker]
+ * @property {MediaStream} [media] the camera (and microphone), kept on across reconnects
+ * @property {ReturnType<typeof readSettings>} [settings]
+ * @property {number} [attempt] reconnect attempts since the last connection that lasted
+ * @property {number} [liveSinceMs] when the current connection went live
+ * @property {ReturnType<typeof setTimeout>} [retryTimer] set while waiting to reconnect
  */
 
 const params = new URLSearchParams(location.search);
@@ -63,6 +69,7 @@ const hook = {
   error: null,
   viewerUrl: null,
   serverBytesReceived: 0,
+  reconnects: 0,
 };
 window.dashrelayCapture = hook;
 
@@ -136,6 +143,7 @@ const stateText = {
   live: 'You are live.',
   stopping: 'Sending the last video and closing…',
   stopped: 'Stopped. Press Start to go live again.',
+  reconnecting: 'The connection to the server was lost: reconnecting by itself.',
   error: 'Not streaming: see the message below.',
 };
 
@@ -143,7 +151,7 @@ const stateText = {
 function setState(state, label = state) {
   // "stopping" is only shown, never exposed: tests see live until the socket has really closed.
   if (state !== 'stopping') hook.state = state;
-  setPill(ui.state, state === 'stopping' ? 'connecting' : state, label);
+  setPill(ui.state, state === 'stopping' || state === 'reconnecting' ? 'connecting' : state, label);
   ui.stateText.textContent = stateText[state] ?? '';
   const busy = session !== null;
   ui.start.disabled = busy || !canCapture();
@@ -256,7 +264,21 @@ async function start() {
     return fail(...describeMediaError(err, settings));
   }
   if (session !== sess) return stopMedia(); // stopped while the permission prompt was open
+  sess.media = stream;
+  sess.settings = settings;
+  connect(sess);
+}
 
+/**
+ * One connection of the session: a fresh recorder (a new connection must start with the container's
+ * header and a keyframe) and a fresh ingest client. Called again after a connection is lost.
+ * @param {Session} sess
+ */
+function connect(sess) {
+  const stream = sess.media;
+  const settings = sess.settings;
+  if (!stream || !settings) return;
+  sess.retryTimer = undefined;
   /** @type {MediaRecorder} */
   let recorder;
   /** @type {Promise<string>} */
@@ -291,7 +313,10 @@ async function start() {
       // Recording starts only now, so the first bytes the server sees are the EBML header.
       recorder.start(TIMESLICE_MS);
       sess.meter.start(performance.now());
+      clearInterval(sess.ticker);
       sess.ticker = setInterval(() => updateStats(sess), 1000);
+      sess.liveSinceMs = Date.now();
+      ui.warning.hidden = true;
       setState('live');
     },
     onStatus: (msg) => {
@@ -310,7 +335,7 @@ async function start() {
       if (congested) ui.backpressure.textContent = backpressureMessage(backlog);
     },
     onSendFailed: (err) => fail('Could not read recorded data', messageOf(err)),
-    onClose: (_close, why) => onClose(sess, why),
+    onClose: (close, why) => onClose(sess, close, why),
   });
 }
 
@@ -329,6 +354,11 @@ function stop() {
   sess.stopping = true;
   setState('stopping', 'stopping…');
   const { client, recorder } = sess;
+  if (sess.retryTimer !== undefined) {
+    // Waiting to reconnect: nothing is open.
+    clearTimeout(sess.retryTimer);
+    return finish(sess, 'stopped');
+  }
   const closeSocket = () => client?.close(1000, 'publisher stopped');
   if (recorder && recorder.state !== 'inactive') {
     // The final dataavailable fires before onstop; wait for it to be sent, then close.
@@ -361,15 +391,34 @@ function fail(title, text, hint = 'Fix the problem above, then press Start again
 }
 
 /**
+ * A connection closed without our asking: reconnect by itself after a capped, jittered wait when
+ * that can heal (server restart, network drop), with the camera kept on; otherwise say why and stop.
  * @param {Session} sess
+ * @param {{ code: number }} close
  * @param {Explanation} why
  */
-function onClose(sess, why) {
+function onClose(sess, close, why) {
   if (sess.ended) return;
   if (sess.stopping) return finish(sess, 'stopped');
   if (sess.recorder && sess.recorder.state !== 'inactive') sess.recorder.stop();
-  showError(...why);
-  finish(sess, 'error');
+  clearInterval(sess.ticker);
+  if (!isRetryableClose(close.code)) {
+    showError(...why);
+    return finish(sess, 'error');
+  }
+  // A connection that stayed up a while starts the count over: the next blip waits 1 s again.
+  if (sess.liveSinceMs !== undefined && Date.now() - sess.liveSinceMs > 30_000) sess.attempt = 0;
+  sess.liveSinceMs = undefined;
+  const attempt = sess.attempt ?? 0;
+  sess.attempt = attempt + 1;
+  const delayMs = retryDelayMs(attempt);
+  hook.reconnects += 1;
+  ui.warning.hidden = false;
+  ui.warning.textContent = `${why[0]}: ${why[1]} Reconnecting in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1}); the camera stays on.`;
+  setState('reconnecting', 'reconnecting…');
+  sess.retryTimer = setTimeout(() => {
+    if (session === sess && !sess.stopping) connect(sess);
+  }, delayMs);
 }
 
 /**
@@ -379,6 +428,7 @@ function onClose(sess, why) {
 function finish(sess, state) {
   if (sess.ended) return;
   sess.ended = true;
+  clearTimeout(sess.retryTimer);
   clearInterval(sess.ticker);
   updateStats(sess);
   ui.bitrate.textContent = '–';

@@ -86,7 +86,21 @@ const ui = elementsById({
   eventsEmpty: HTMLElement,
   events: HTMLOListElement,
 });
-const video = ui.video;
+let video = ui.video;
+
+/**
+ * Gives the next player a new <video> element in place of the old one. dash.js (5.x) leaves
+ * listeners on the element it was given (a playback-rate change waiting for `canplay`) that fire,
+ * after its reset, into a model whose element is gone and throw; a fresh element has none.
+ */
+function replaceVideo() {
+  const fresh = /** @type {HTMLVideoElement} */ (video.cloneNode(false));
+  fresh.muted = video.muted;
+  video.replaceWith(fresh);
+  video = fresh;
+  ui.video = fresh;
+  wireVideo(fresh);
+}
 /** @type {DashPlayer | null} */
 let player = null;
 /** @type {string | null} sessionId the player is attached to */
@@ -191,7 +205,10 @@ function detach() {
 }
 
 function destroyPlayer() {
-  if (player) player.destroy();
+  if (player) {
+    player.destroy();
+    replaceVideo();
+  }
   player = null;
   hook.player = null;
   hook.latency = null;
@@ -407,12 +424,16 @@ ui.jump.addEventListener('click', () => {
   player?.seekToOriginalLive();
   video.play().catch(() => {});
 });
-video.addEventListener('click', () => {
-  if (!video.paused) return;
-  video.play().then(() => {
-    ui.playNote.textContent = '';
+/** @param {HTMLVideoElement} el */
+function wireVideo(el) {
+  el.addEventListener('click', () => {
+    if (!el.paused) return;
+    el.play().then(() => {
+      ui.playNote.textContent = '';
+    });
   });
-});
+}
+wireVideo(video);
 
 if (!name) {
   showPicker();

@@ -109,10 +109,13 @@
     }
   }, 500);
 
-  const wait = setInterval(() => {
+  // The viewer page gives each new player a fresh <video> (after a republish or a server restart):
+  // follow it, so the probe keeps measuring.
+  let attached = null;
+  setInterval(() => {
     const video = document.querySelector('video');
-    if (video) {
-      clearInterval(wait);
+    if (video && video !== attached) {
+      attached = video;
       attach(video);
     }
   }, 10);

@@ -108,6 +108,37 @@ const serverHints = {
 };
 
 /**
+ * Close codes that retrying cannot fix (the same as `dashrelay publish`'s, src/cli/exit-codes.ts):
+ * a bad message or name, an unsupported format, a refused credential, address or Origin, and 4010,
+ * another publisher took the name over (taking it back would never end).
+ */
+const PERMANENT_CLOSES = new Set([1000, 4000, 4001, 4002, 4004, 4005, 4010, 4401, 4403]);
+
+/**
+ * Whether the page should reconnect by itself after this close: a server restart (1001), a network
+ * drop (1006), an idle close (4008), a busy name (4009), a server-side failure (45xx, 1011) heal.
+ * @param {number} code
+ */
+export function isRetryableClose(code) {
+  return !PERMANENT_CLOSES.has(code);
+}
+
+/** The longest wait between two reconnect attempts, ms. */
+export const RETRY_MAX_MS = 30_000;
+
+/**
+ * The wait before reconnect attempt `attempt` (0 first): 1 s, 2 s, 4 s … capped at 30 s, each ±20 %
+ * so that many pages coming back after a server restart do not all knock at once.
+ * @param {number} attempt
+ * @param {() => number} random in [0, 1)
+ * @returns {number} ms
+ */
+export function retryDelayMs(attempt, random = Math.random) {
+  const base = Math.min(RETRY_MAX_MS, 1000 * 2 ** Math.max(0, attempt));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/**
  * Explains why the ingest socket closed when we did not ask it to.
  * @param {CloseInfo} close
  * @param {{ serverError: ProblemMessage | null, opened: boolean, url: string }} session the last `error`

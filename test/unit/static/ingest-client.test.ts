@@ -6,8 +6,10 @@ import {
   IngestClient,
   type IngestHandlers,
   ingestUrl,
+  isRetryableClose,
   MAX_MESSAGE,
   parseServerMessage,
+  retryDelayMs,
 } from '../../../static/capture/ingest-client.js';
 
 /** Just enough of the browser's WebSocket for the client; the test drives its events. */
@@ -274,5 +276,31 @@ describe('explainClose', () => {
       'Something new (DR_ERR_NEW)',
       'Press Start to try again.',
     ]);
+  });
+});
+
+describe('the capture page reconnecting by itself', () => {
+  it.each([
+    [1001, true], // server restart
+    [1006, true], // network drop
+    [4008, true], // the server saw no media
+    [4500, true],
+    [1000, false],
+    [4001, false],
+    [4005, false],
+    [4010, false], // another publisher took the name over
+    [4401, false],
+    [4403, false],
+  ])('close %i → retry %s', (code, retry) => {
+    expect(isRetryableClose(code)).toBe(retry);
+  });
+
+  it('waits 1 s, 2 s, 4 s … up to 30 s, each within ±20 %', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 10].map((a) => retryDelayMs(a, () => 0.5))).toEqual([
+      1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000,
+    ]);
+    expect(retryDelayMs(0, () => 0)).toBe(800);
+    expect(retryDelayMs(0, () => 0.999999)).toBe(1200);
+    expect(retryDelayMs(9, () => 0.999999)).toBe(36000);
   });
 });
