@@ -12,6 +12,8 @@ import { readMimeType } from './mime-type.ts';
 export interface IngestSession {
   readonly info: { readonly sessionId: string };
   readonly bytesReceived: number;
+  /** Whether the session has ended (or is ending). */
+  readonly ended: boolean;
   /** Whether a sink holds the publisher back (between `pause` and `resume`). */
   readonly paused: boolean;
   readonly state: Readonly<Record<string, string>>;
@@ -207,6 +209,11 @@ export const wsIngestPlugin: FastifyPluginAsync<IngestPluginOptions> = async (ap
       const s = session;
       if (socket.readyState !== socket.OPEN) {
         void s.end();
+        return;
+      }
+      // Ended while it was being set up: only a publisher taking the name over does that.
+      if (s.ended) {
+        fail(socket, createError('DR_ERR_INGEST_TAKEN_OVER', stream));
         return;
       }
       s.on('pause', () => {
