@@ -1,4 +1,11 @@
-import { createFile, MP4BoxBuffer } from 'mp4box';
+import { createFile, Log, MP4BoxBuffer } from 'mp4box';
+
+// mp4box.js prints every problem it meets in a publisher's bytes to the console ("[BoxParser]
+// Invalid box type…"), one line per bad box: a hostile publisher could fill the server's stderr. The
+// demuxer reports what matters itself (one DR_ERR_MEDIA_MALFORMED per session), so mp4box's own
+// lines are dropped: warnings by its log level, errors (which no level silences) by a no-op.
+Log.setLogLevel(Log.error);
+Log.error = () => {};
 import { createError, type DashrelayError } from '../errors/errors.ts';
 import { BufferedDemuxer } from './buffered-demuxer.ts';
 import type { DemuxEvent } from './matroska-demuxer.ts';

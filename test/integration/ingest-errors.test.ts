@@ -280,3 +280,40 @@ describe('a second publisher under a live name', () => {
     }
   });
 });
+
+describe('many connections that never say hello', () => {
+  it('from one address: four wait for hello and are closed 4002 after helloTimeoutMs, the rest refused 4429 at once; a publisher elsewhere streams on', async () => {
+    const t = await startServer({
+      analyzers: [],
+      config: { ingest: { helloTimeoutMs: 1000 }, rtmp: { enabled: false } },
+    });
+    try {
+      const mute = Array.from(
+        { length: 300 },
+        (_, i) => new WebSocket(`${t.wsUrl}/ingest/mute${i}`, { localAddress: '127.0.0.2' }),
+      );
+      const closes = mute.map(
+        (ws) =>
+          new Promise<number>((resolve) => {
+            ws.on('error', () => {});
+            ws.once('close', (code) => resolve(code));
+          }),
+      );
+      const data = await fixture('h264', 4);
+      const real = new TestPublisher(t.wsUrl, 'real');
+      await real.hello(fixtureMimeTypes.h264);
+      await real.sendPaced(data, 16 * 1024, 20);
+      const codes = await Promise.all(closes);
+      expect(codes.filter((c) => c === 4002)).toHaveLength(4); // limits.maxPublishersPerAddress
+      expect(codes.filter((c) => c === 4429)).toHaveLength(296);
+      expect((await fetch(`${t.url}/live/real/manifest.mpd`)).status).toBe(200);
+      await real.end();
+      await eventually(() => t.server.registry.get('real') === undefined || undefined, 20_000, 'ended');
+      const dir = join(t.outputDir, 'real', 'archive');
+      const [name] = await readdir(dir);
+      expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+    } finally {
+      await t.close();
+    }
+  });
+});
