@@ -1,4 +1,8 @@
 import { createFile, Log, MP4BoxBuffer } from 'mp4box';
+import { createError, type DashrelayError } from '../errors/errors.ts';
+import { BufferedDemuxer } from './buffered-demuxer.ts';
+import type { DemuxEvent } from './matroska-demuxer.ts';
+import type { MediaCodec, MediaFrame, MediaTrack } from './types.ts';
 
 // mp4box.js prints every problem it meets in a publisher's bytes to the console ("[BoxParser]
 // Invalid box type…"), one line per bad box: a hostile publisher could fill the server's stderr. The
@@ -6,10 +10,6 @@ import { createFile, Log, MP4BoxBuffer } from 'mp4box';
 // lines are dropped: warnings by its log level, errors (which no level silences) by a no-op.
 Log.setLogLevel(Log.error);
 Log.error = () => {};
-import { createError, type DashrelayError } from '../errors/errors.ts';
-import { BufferedDemuxer } from './buffered-demuxer.ts';
-import type { DemuxEvent } from './matroska-demuxer.ts';
-import type { MediaCodec, MediaFrame, MediaTrack } from './types.ts';
 
 /** tfhd flags (ISO/IEC 14496-12 §8.8.7.1). */
 const tfhdBaseDataOffset = 0x01;
