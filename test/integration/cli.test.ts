@@ -1,12 +1,14 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, cliPath, runCli as runBuiltCli } from '../_cli.ts';
 import {
   eventually,
+  ffmpeg,
   fixture,
   fixtureMimeTypes,
   freePort,
@@ -18,6 +20,7 @@ import {
 } from '../_setup.ts';
 
 const cli = cliPath;
+const exec = promisify(execFile);
 
 /** The CLI with JSON logs, which the tests read. */
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
@@ -81,6 +84,45 @@ describe('dashrelay CLI', () => {
       const dir = join(output, 'bye', 'archive');
       const [name] = await readdir(dir);
       expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+    } finally {
+      server.child.kill('SIGKILL');
+      await rm(output, { recursive: true, force: true });
+    }
+  });
+
+  it('after kill -9 of the server the archive holds every byte received, and decodes', async () => {
+    const port = await freePort();
+    const output = await mkdtemp(join(tmpdir(), 'dashrelay-cli-'));
+    const server = runCli(['serve', '--port', String(port), '--rtmp-port', '0', '--output', output]);
+    try {
+      await eventually(() => (server.stdout.includes('capture:') ? true : undefined), 15_000, 'server start');
+      const data = await fixture('h264');
+      const pub = new TestPublisher(`ws://127.0.0.1:${port}`, 'crash');
+      await pub.hello(fixtureMimeTypes.h264);
+      await pub.sendPaced(data, 16 * 1024, 20);
+      await eventually(
+        () =>
+          pub.messages.some((m) => m.type === 'status' && m.bytesReceived === data.length) ? true : undefined,
+        10_000,
+        'server has every byte',
+      );
+      server.child.kill('SIGKILL');
+      await server.exited;
+      const dir = join(output, 'crash', 'archive');
+      const [name] = await readdir(dir);
+      const file = join(dir, name ?? '');
+      expect(sha256(await readFile(file))).toBe(sha256(data));
+      const probe = await exec((await ffmpeg()).path, [
+        '-hide_banner',
+        '-v',
+        'error',
+        '-i',
+        file,
+        '-f',
+        'null',
+        '-',
+      ]);
+      expect(probe.stderr).toBe('');
     } finally {
       server.child.kill('SIGKILL');
       await rm(output, { recursive: true, force: true });
