@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -220,4 +221,65 @@ export async function freePort(): Promise<number> {
   const { port } = srv.address() as { port: number };
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
+}
+
+/**
+ * A GET through node:http, for what fetch cannot do: from a chosen loopback address (`127.0.0.2` is
+ * another client of this machine) or with a Host header of our choosing.
+ */
+export function rawGet(
+  url: string,
+  options: { localAddress?: string; host?: string } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = options.host ? { host: options.host } : {};
+    const req = httpRequest(url, { localAddress: options.localAddress, headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** An ffmpeg child whose stderr is collected, and a promise of its exit code. */
+export interface PushedRtmp {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  readonly stderr: () => string;
+}
+
+/**
+ * ffmpeg pushing `file` at its own pace, copied, as FLV to `url` (an RTMP publisher such as OBS or a
+ * Pi); `outputOptions` go before `-f flv` (`-rtmp_app`, `-rtmp_playpath`).
+ */
+export async function pushRtmp(
+  file: string,
+  url: string,
+  outputOptions: readonly string[] = [],
+): Promise<PushedRtmp> {
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-re',
+    '-i',
+    file,
+    '-c',
+    'copy',
+    ...outputOptions,
+    '-f',
+    'flv',
+    url,
+  ];
+  const child = spawn((await ffmpeg()).path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, stderr: () => text };
 }

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/tokens.ts';
 import { type CliRun, cliPath, runCli } from '../_cli.ts';
-import { eventually, ffmpeg, fixture, startServer, type TestServer } from '../_setup.ts';
+import { eventually, fixture, pushRtmp, startServer, type TestServer } from '../_setup.ts';
 
 /**
  * The same publish credentials on the other ingests: RTMP (the stream key as OBS sends it) and
@@ -16,44 +16,17 @@ import { eventually, ffmpeg, fixture, startServer, type TestServer } from '../_s
 const secret = 'an-ingest-test-secret-16+';
 const key = 'the-key-of-keyed';
 
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
-
 describe('publish credentials on RTMP and dashrelay publish', () => {
   let t: TestServer;
-  let ffmpegPath: string;
   let file: string;
   const children: ChildProcess[] = [];
   const runs: CliRun[] = [];
 
   /** ffmpeg pushing 4 s of H.264 as FLV to `url`, as OBS or a Pi would. */
-  const push = (url: string, rtmpOptions: string[] = []) => {
-    const child = spawn(
-      ffmpegPath,
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-re',
-        '-i',
-        file,
-        '-c',
-        'copy',
-        ...rtmpOptions,
-        '-f',
-        'flv',
-        url,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    ) as ChildProcess & { stderrText: string };
-    child.stderrText = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      child.stderrText += d.toString();
-    });
-    children.push(child);
-    return child;
+  const push = async (url: string, rtmpOptions: string[] = []) => {
+    const pushed = await pushRtmp(file, url, rtmpOptions);
+    children.push(pushed.child);
+    return pushed;
   };
   const publish = (args: string[], env: NodeJS.ProcessEnv = {}) => {
     const p = runCli(
@@ -66,7 +39,6 @@ describe('publish credentials on RTMP and dashrelay publish', () => {
 
   beforeAll(async () => {
     if (!existsSync(cliPath)) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
-    ffmpegPath = (await ffmpeg()).path;
     file = join(tmpdir(), `dashrelay-access-ingests-${process.pid}.mkv`);
     await writeFile(file, await fixture('h264', 4));
     t = await startServer({
@@ -87,7 +59,7 @@ describe('publish credentials on RTMP and dashrelay publish', () => {
 
   it('RTMP: takes cam1?token=<token> as the stream key, and names the stream cam1 everywhere', async () => {
     const token = await signToken(secret, { stream: 'cam1', action: 'publish' }, 60);
-    const child = push(`${t.server.rtmpUrl}/cam1?token=${token}`);
+    const child = await push(`${t.server.rtmpUrl}/cam1?token=${token}`);
     await live('cam1');
     const mpd = await eventually(async () => {
       const res = await fetch(`${t.url}/live/cam1/manifest.mpd`);
@@ -96,7 +68,7 @@ describe('publish credentials on RTMP and dashrelay publish', () => {
     const api = await (await fetch(`${t.url}/api/streams`)).text();
     for (const text of [mpd, api]) expect(text).not.toContain(token);
     expect(JSON.parse(api).streams).toEqual([expect.objectContaining({ name: 'cam1' })]);
-    expect(await exited(child)).toBe(0);
+    expect(await child.exited).toBe(0);
   });
 
   it('RTMP: takes a stream key as keyed/<key>, and as OBS sends Server …/live/keyed with Key <key>', async () => {
@@ -106,11 +78,11 @@ describe('publish credentials on RTMP and dashrelay publish', () => {
       [`${t.server.rtmpUrl}/keyed/${key}`, []],
       [`${t.server.rtmpUrl}/keyed`, obs],
     ] as const) {
-      const child = push(url, [...options]);
+      const child = await push(url, [...options]);
       await live('keyed');
       const api = await (await fetch(`${t.url}/api/streams`)).text();
       expect(api).not.toContain(key);
-      expect(await exited(child)).toBe(0);
+      expect(await child.exited).toBe(0);
       await eventually(
         () => t.server.registry.get('keyed') === undefined || undefined,
         15_000,
@@ -136,9 +108,9 @@ describe('publish credentials on RTMP and dashrelay publish', () => {
         `cam2?token=${await signToken('some-other-secret-xx', { stream: 'cam2', action: 'publish' }, 60)}`,
     ],
   ])('RTMP: refuses %s (ffmpeg exits with an error, the stream never appears)', async (_why, name) => {
-    const child = push(`${t.server.rtmpUrl}/${await name()}`);
-    expect(await exited(child)).not.toBe(0);
-    expect(child.stderrText).not.toBe('');
+    const child = await push(`${t.server.rtmpUrl}/${await name()}`);
+    expect(await child.exited).not.toBe(0);
+    expect(child.stderr()).not.toBe('');
     expect(t.server.registry.get('cam2')).toBeUndefined();
     expect(t.server.registry.get('keyed')).toBeUndefined();
   });

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -10,6 +9,7 @@ import {
   ffmpeg,
   fixture,
   fixtureMimeTypes,
+  rawGet,
   startServer,
   TestPublisher,
   type TestServer,
@@ -311,10 +311,10 @@ describe('address rule order, play rules and the per-address publisher limit', (
 
   it('answers 403 DR_ERR_ADDRESS_DENIED on /live and /api to an address the play rules deny', async () => {
     for (const path of ['/live/per-b/manifest.mpd', '/api/streams']) {
-      const denied = await getFrom(`${t.url}${path}`, '127.0.0.3');
+      const denied = await rawGet(`${t.url}${path}`, { localAddress: '127.0.0.3' });
       expect(denied.status).toBe(403);
       expect(JSON.parse(denied.body)).toMatchObject({ code: 'DR_ERR_ADDRESS_DENIED' });
-      expect((await getFrom(`${t.url}${path}`, '127.0.0.1')).status).not.toBe(403);
+      expect((await rawGet(`${t.url}${path}`, { localAddress: '127.0.0.1' })).status).not.toBe(403);
     }
   });
 });
@@ -360,7 +360,7 @@ describe("the packager's loopback upload path, visible in ps", () => {
     await pub.sendPaced(await fixture('h264', 4), 16 * 1024, 20);
     const port = Number(new URL(t.url).port);
     const timing = async (host: string) => {
-      const mpd = await getWithHost(`${t.url}/live/hostcheck/manifest.mpd`, host);
+      const mpd = (await rawGet(`${t.url}/live/hostcheck/manifest.mpd`, { host })).body;
       return mpd.match(/<UTCTiming[^>]*value="([^"]+)"/)?.[1];
     };
     expect(await timing('evil.example:6666')).toBe(`${t.url}/time`);
@@ -369,33 +369,3 @@ describe("the packager's loopback upload path, visible in ps", () => {
     await pub.end();
   });
 });
-
-/** A GET from a chosen loopback address (127.0.0.3 is another client of this machine). */
-function getFrom(url: string, localAddress: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { localAddress }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => {
-        body += d.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** A GET with a Host header of our choosing (fetch does not let one set it). */
-function getWithHost(url: string, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { host } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => {
-        body += d.toString();
-      });
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}

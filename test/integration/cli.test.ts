@@ -60,57 +60,57 @@ describe('dashrelay CLI', () => {
     expect(run.stderr).toMatch(/DR_ERR_FFMPEG_MISSING/);
   });
 
-  it('shuts down gracefully on SIGTERM: publisher told, archive closed with every byte', async () => {
+  /**
+   * `dashrelay serve` on a free port with one WebSocket publisher whose fixture the server has
+   * received whole; `archive()` reads the archive file once the server is gone.
+   */
+  async function serveOnePublisher(stream: string) {
     const port = await freePort();
     const output = await mkdtemp(join(tmpdir(), 'dashrelay-cli-'));
     const server = runCli(['serve', '--port', String(port), '--rtmp-port', '0', '--output', output]);
+    await eventually(() => (server.stdout.includes('capture:') ? true : undefined), 15_000, 'server start');
+    const data = await fixture('h264');
+    const pub = new TestPublisher(`ws://127.0.0.1:${port}`, stream);
+    await pub.hello(fixtureMimeTypes.h264);
+    await pub.sendPaced(data, 16 * 1024, 20);
+    await eventually(
+      () =>
+        pub.messages.some((m) => m.type === 'status' && m.bytesReceived === data.length) ? true : undefined,
+      10_000,
+      'server has every byte',
+    );
+    const archive = async () => {
+      const dir = join(output, stream, 'archive');
+      const [name] = await readdir(dir);
+      return join(dir, name ?? '');
+    };
+    const cleanUp = async () => {
+      server.child.kill('SIGKILL');
+      await rm(output, { recursive: true, force: true });
+    };
+    return { server, data, pub, archive, cleanUp };
+  }
+
+  it('shuts down gracefully on SIGTERM: publisher told, archive closed with every byte', async () => {
+    const { server, data, pub, archive, cleanUp } = await serveOnePublisher('bye');
     try {
-      await eventually(() => (server.stdout.includes('capture:') ? true : undefined), 15_000, 'server start');
-      const data = await fixture('h264');
-      const pub = new TestPublisher(`ws://127.0.0.1:${port}`, 'bye');
-      await pub.hello(fixtureMimeTypes.h264);
-      await pub.sendPaced(data, 16 * 1024, 20);
-      await eventually(
-        () =>
-          pub.messages.some((m) => m.type === 'status' && m.bytesReceived === data.length) ? true : undefined,
-        10_000,
-        'server has every byte',
-      );
       server.child.kill('SIGTERM');
       await pub.closed;
       expect(pub.closeCode).toBe(1001);
       expect(pub.messages.at(-1)).toMatchObject({ type: 'error', code: 'DR_ERR_SERVER_SHUTDOWN' });
       expect(await server.exited).toBe(0);
-      const dir = join(output, 'bye', 'archive');
-      const [name] = await readdir(dir);
-      expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+      expect(sha256(await readFile(await archive()))).toBe(sha256(data));
     } finally {
-      server.child.kill('SIGKILL');
-      await rm(output, { recursive: true, force: true });
+      await cleanUp();
     }
   });
 
   it('after kill -9 of the server the archive holds every byte received, and decodes', async () => {
-    const port = await freePort();
-    const output = await mkdtemp(join(tmpdir(), 'dashrelay-cli-'));
-    const server = runCli(['serve', '--port', String(port), '--rtmp-port', '0', '--output', output]);
+    const { server, data, archive, cleanUp } = await serveOnePublisher('crash');
     try {
-      await eventually(() => (server.stdout.includes('capture:') ? true : undefined), 15_000, 'server start');
-      const data = await fixture('h264');
-      const pub = new TestPublisher(`ws://127.0.0.1:${port}`, 'crash');
-      await pub.hello(fixtureMimeTypes.h264);
-      await pub.sendPaced(data, 16 * 1024, 20);
-      await eventually(
-        () =>
-          pub.messages.some((m) => m.type === 'status' && m.bytesReceived === data.length) ? true : undefined,
-        10_000,
-        'server has every byte',
-      );
       server.child.kill('SIGKILL');
       await server.exited;
-      const dir = join(output, 'crash', 'archive');
-      const [name] = await readdir(dir);
-      const file = join(dir, name ?? '');
+      const file = await archive();
       expect(sha256(await readFile(file))).toBe(sha256(data));
       const probe = await exec((await ffmpeg()).path, [
         '-hide_banner',
@@ -124,8 +124,7 @@ describe('dashrelay CLI', () => {
       ]);
       expect(probe.stderr).toBe('');
     } finally {
-      server.child.kill('SIGKILL');
-      await rm(output, { recursive: true, force: true });
+      await cleanUp();
     }
   });
 

@@ -1,45 +1,24 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   eventually,
-  ffmpeg,
   fixture,
   fixtureMimeTypes,
+  pushRtmp,
+  rawGet,
   sleep,
   startServer,
   TestPublisher,
   type TestServer,
 } from '../_setup.ts';
 
-/** A GET from a chosen loopback address (127.0.0.2 is a second client on the same machine). */
-function getFrom(url: string, localAddress: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { localAddress }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => {
-        body += d.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 async function archiveBytes(t: TestServer, stream: string): Promise<Buffer> {
   const dir = join(t.outputDir, stream, 'archive');
   const [name] = await readdir(dir);
   return readFile(join(dir, name ?? ''));
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
 describe('limits: streams, held requests, viewers and request timeouts', () => {
@@ -75,29 +54,9 @@ describe('limits: streams, held requests, viewers and request timeouts', () => {
 
     const file = join(tmpdir(), `dashrelay-limits-${process.pid}.mkv`);
     await writeFile(file, await fixture('h264', 4));
-    const child = spawn(
-      (await ffmpeg()).path,
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-re',
-        '-i',
-        file,
-        '-c',
-        'copy',
-        '-f',
-        'flv',
-        `${t.server.rtmpUrl}/rtmp3`,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    expect(await exited(child)).not.toBe(0);
-    expect(stderr).toMatch(/live streams|DR_ERR_LIMIT_STREAMS|Rejected/i);
+    const pushed = await pushRtmp(file, `${t.server.rtmpUrl}/rtmp3`);
+    expect(await pushed.exited).not.toBe(0);
+    expect(pushed.stderr()).toMatch(/live streams|DR_ERR_LIMIT_STREAMS|Rejected/i);
     expect(t.server.registry.get('rtmp3')).toBeUndefined();
   });
 
@@ -132,11 +91,11 @@ describe('limits: streams, held requests, viewers and request timeouts', () => {
     const data = await fixture('h264', 4);
     const sending = p.sendPaced(data, 16 * 1024, 40);
     const mpd = `${t.url}/live/two/manifest.mpd`;
-    expect((await getFrom(mpd, '127.0.0.1')).status).toBe(200);
-    const second = await getFrom(mpd, '127.0.0.2');
+    expect((await rawGet(mpd, { localAddress: '127.0.0.1' })).status).toBe(200);
+    const second = await rawGet(mpd, { localAddress: '127.0.0.2' });
     expect(second.status).toBe(429);
     expect(JSON.parse(second.body)).toMatchObject({ code: 'DR_ERR_LIMIT_VIEWERS' });
-    expect((await getFrom(mpd, '127.0.0.1')).status).toBe(200);
+    expect((await rawGet(mpd, { localAddress: '127.0.0.1' })).status).toBe(200);
     await sending;
   });
 
