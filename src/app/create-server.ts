@@ -223,7 +223,6 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
         maxPendingBytes: config.ingest.maxMessageBytes,
         access,
         log: app.log.child({ component: 'rtmp' }),
-        streamBusy: (stream) => registry.refusal(stream, true)?.code === 'DR_ERR_INGEST_STREAM_BUSY',
         refusal: (stream) => registry.refusal(stream, true),
         openSession: (request) => registry.open(request),
       })

@@ -21,13 +21,11 @@ import { parsePublishName } from './stream-key.ts';
 export interface RtmpConnectionOptions {
   /** The RTMP application publishers use: `rtmp://host:port/<app>/<stream>`. */
   readonly app: string;
-  /** Opens the session; throws `DR_ERR_INGEST_STREAM_BUSY` when the name is taken. */
+  /** Opens the session (taking the name over from another pushing publisher); throws `DR_ERR_INGEST_STREAM_BUSY` for a pulled source's name. */
   readonly openSession: (request: PublishRequest) => Promise<IngestSession>;
-  /** Whether a stream name already has a publisher, asked before "publish started" is answered. */
-  readonly streamBusy: (stream: string) => boolean;
   /**
-   * Why the session would be refused (the server's limits), asked before "publish started" is
-   * answered so the publisher gets NetStream.Publish.Rejected, not a start then a close.
+   * Why the session would be refused (a pulled source's name: `NetStream.Publish.BadName`; the
+   * server's limits: `Rejected`), asked before "publish started" is answered, not a start then a close.
    */
   readonly refusal?: ((stream: string) => DashrelayError | undefined) | undefined;
   /** A publisher sending nothing for this long is gone (a power cut sends no FIN), ms. */
@@ -152,12 +150,8 @@ export class RtmpConnection {
       );
   }
 
-  /** Publishing `name` is allowed: answer "publish started" unless the name is taken. */
+  /** Publishing `name` is allowed: answer "publish started" unless the registry would refuse it. */
   private admitted(name: string): void {
-    if (this.opts.streamBusy(name)) {
-      this.refuse(createError('DR_ERR_INGEST_STREAM_BUSY', name));
-      return;
-    }
     const refused = this.opts.refusal?.(name);
     if (refused) {
       this.refuse(refused);
