@@ -22,6 +22,7 @@ import { PutReceiver } from '../packager/ffmpeg/put-receiver.ts';
 import { restreamApiPlugin } from '../restream/restream-api-plugin.ts';
 import { Restreamer } from '../restream/restreamer.ts';
 import { resolveTls, type ServedCertificate } from '../tls/certificate.ts';
+import { listensEverywhere, urlHost } from '../tls/machine-names.ts';
 import { defaultAnalyzers } from './default-analyzers.ts';
 import { type LiveStream, toStreamInfo } from './live-stream.ts';
 import { Presentations } from './presentations.ts';
@@ -317,14 +318,13 @@ export async function createRelayServer(options: CreateServerOptions = {}): Prom
       const { host: listenHost, port: listenPort } = config.server;
       const address = await app.listen({ host: listenHost, port: listenPort });
       const port = Number(new URL(address).port);
-      const host = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost;
-      const hostPart = host.includes(':') ? `[${host}]` : host;
+      const host = listensEverywhere(listenHost) ? '127.0.0.1' : listenHost;
       listeningPort = port;
-      listenerBaseUrl = `${scheme}://${hostPart}:${port}`;
+      listenerBaseUrl = `${scheme}://${urlHost(host, port)}`;
       if (rtmp) {
         try {
           const rtmpPort = await rtmp.listen();
-          rtmpUrl = `rtmp://${hostPart}:${rtmpPort}/${config.rtmp.app}`;
+          rtmpUrl = `rtmp://${urlHost(host, rtmpPort)}/${config.rtmp.app}`;
         } catch (err) {
           await app.close();
           throw err;

@@ -1,5 +1,11 @@
 import ipaddr from 'ipaddr.js';
-import { lanAddresses, type MachineNames, machineNames, urlHost } from '../tls/machine-names.ts';
+import {
+  lanAddresses,
+  listensEverywhere,
+  type MachineNames,
+  machineNames,
+  urlHost,
+} from '../tls/machine-names.ts';
 
 /** What a request says about how it reached the server (fastify's `req.protocol`, `req.host`). */
 export interface RequestOrigin {
@@ -46,8 +52,7 @@ export function publicBaseUrl(opts: PublicBaseUrlOptions): (req: RequestOrigin) 
   };
   const warned = new Set<string>();
   const listenerUrl = (): string => {
-    const everywhere = opts.listenHost === '0.0.0.0' || opts.listenHost === '::';
-    const host = everywhere ? (lanAddresses()[0] ?? '127.0.0.1') : opts.listenHost;
+    const host = listensEverywhere(opts.listenHost) ? (lanAddresses()[0] ?? '127.0.0.1') : opts.listenHost;
     return `${opts.scheme}://${urlHost(host, opts.port())}`;
   };
   return (req) => {
@@ -78,8 +83,7 @@ export function splitHost(host: string): { name: string; port: number } | undefi
 
 /** Whether `name` is this machine: localhost, an own address, the listen address, or the host name with any domain. */
 export function isOwnName(name: string, names: MachineNames, listenHost: string): boolean {
-  const unspecified = listenHost === '0.0.0.0' || listenHost === '::';
-  if (!unspecified && name === listenHost.toLowerCase()) return true;
+  if (!listensEverywhere(listenHost) && name === listenHost.toLowerCase()) return true;
   if (ipaddr.isValid(name)) {
     const ip = ipaddr.process(name).toString();
     return names.ipAddresses.some((a) => ipaddr.isValid(a) && ipaddr.process(a).toString() === ip);

@@ -9,7 +9,7 @@ import { loadConfigFile, mergeConfig } from '../config/config-file.ts';
 import { defaultAt, readOptions, serveOptions } from '../config/options.ts';
 import type { ConfigInput } from '../config/schema.ts';
 import { createError } from '../errors/errors.ts';
-import { lanAddresses, urlHost } from '../tls/machine-names.ts';
+import { lanAddresses, listensEverywhere, urlHost } from '../tls/machine-names.ts';
 import { UsageError } from './usage-error.ts';
 
 const optionLines = serveOptions.map((o) => {
@@ -132,8 +132,7 @@ function logTls(server: RelayServer, url: string): void {
         '          browsers warn once about it: compare this fingerprint with the one in the warning, then proceed',
       );
   }
-  const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
-  if (!everywhere) return;
+  if (!listensEverywhere(config.server.host)) return;
   for (const address of lanAddresses())
     app.log.info(`lan:      ${scheme}://${urlHost(address, port)}/capture.html`);
   if (!tls)

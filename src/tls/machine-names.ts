@@ -53,6 +53,11 @@ export function lanAddresses(
   ].filter((a, i, list) => list.indexOf(a) === i);
 }
 
+/** Whether a listen address is the unspecified one (`0.0.0.0`, `::`): every interface of the machine. */
+export function listensEverywhere(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
 /** `host:port` for a URL: IPv6 addresses in brackets. */
 export function urlHost(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;

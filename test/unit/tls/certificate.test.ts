@@ -10,7 +10,7 @@ import {
   resolveTls,
   selfSignedCertificate,
 } from '../../../src/tls/certificate.ts';
-import { lanAddresses, machineNames, urlHost } from '../../../src/tls/machine-names.ts';
+import { lanAddresses, listensEverywhere, machineNames, urlHost } from '../../../src/tls/machine-names.ts';
 
 const names = { dnsNames: ['localhost', 'pi', 'pi.local'], ipAddresses: ['127.0.0.1', '::1', '192.168.1.5'] };
 
@@ -130,5 +130,11 @@ describe('machine names', () => {
     expect(lanAddresses(interfaces)).toEqual(['192.168.1.5', 'fd00::2']);
     expect(urlHost('fd00::2', 8443)).toBe('[fd00::2]:8443');
     expect(urlHost('192.168.1.5', 8443)).toBe('192.168.1.5:8443');
+    expect(['0.0.0.0', '::', '127.0.0.1', '192.168.1.5'].map(listensEverywhere)).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 });
