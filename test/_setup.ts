@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -282,4 +282,11 @@ export async function pushRtmp(
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited, stderr: () => text };
+}
+
+/** The bytes of a stream's (only, or first by name) archive file under a server's output directory. */
+export async function archiveBytes(t: Pick<TestServer, 'outputDir'>, stream: string): Promise<Buffer> {
+  const dir = join(t.outputDir, stream, 'archive');
+  const [name] = (await readdir(dir)).sort();
+  return readFile(join(dir, name ?? ''));
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
+  archiveBytes,
   eventually,
   fixture,
   fixtureMimeTypes,
@@ -87,9 +88,7 @@ describe('ingest refuses bad input with clear errors and leaves other streams al
     await eventually(() => (session.bytesReceived === data.length ? true : undefined), 10_000, 'all bytes');
     await pub.end();
     await eventually(() => t.server.registry.get('one-read') === undefined || undefined, 20_000, 'end');
-    const dir = join(t.outputDir, 'one-read', 'archive');
-    const [name] = await readdir(dir);
-    expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+    expect(sha256(await archiveBytes(t, 'one-read'))).toBe(sha256(data));
   });
 
   it('refuses non-media bytes and a second publisher while a good stream keeps publishing intact', async () => {
@@ -110,9 +109,7 @@ describe('ingest refuses bad input with clear errors and leaves other streams al
     await sending;
     await good.end();
     await eventually(() => t.server.registry.get('good') === undefined || undefined, 20_000, 'session end');
-    const dir = join(t.outputDir, 'good', 'archive');
-    const [name] = await readdir(dir);
-    expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+    expect(sha256(await archiveBytes(t, 'good'))).toBe(sha256(data));
   });
 
   it('refuses a message larger than maxMessageBytes with 1009 and keeps running', async () => {
@@ -200,9 +197,7 @@ describe('a WebM header split across messages', () => {
         20_000,
         'session end',
       );
-      const dir = join(t.outputDir, 'split', 'archive');
-      const [name] = await readdir(dir);
-      expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+      expect(sha256(await archiveBytes(t, 'split'))).toBe(sha256(data));
     } finally {
       await t.close();
     }
@@ -309,9 +304,7 @@ describe('many connections that never say hello', () => {
       expect((await fetch(`${t.url}/live/real/manifest.mpd`)).status).toBe(200);
       await real.end();
       await eventually(() => t.server.registry.get('real') === undefined || undefined, 20_000, 'ended');
-      const dir = join(t.outputDir, 'real', 'archive');
-      const [name] = await readdir(dir);
-      expect(sha256(await readFile(join(dir, name ?? '')))).toBe(sha256(data));
+      expect(sha256(await archiveBytes(t, 'real'))).toBe(sha256(data));
     } finally {
       await t.close();
     }

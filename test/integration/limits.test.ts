@@ -1,9 +1,10 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  archiveBytes,
   eventually,
   fixture,
   fixtureMimeTypes,
@@ -14,12 +15,6 @@ import {
   TestPublisher,
   type TestServer,
 } from '../_setup.ts';
-
-async function archiveBytes(t: TestServer, stream: string): Promise<Buffer> {
-  const dir = join(t.outputDir, stream, 'archive');
-  const [name] = await readdir(dir);
-  return readFile(join(dir, name ?? ''));
-}
 
 describe('limits: streams, held requests, viewers and request timeouts', () => {
   let t: TestServer;

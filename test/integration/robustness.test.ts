@@ -1,9 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMotionPlugin } from '../../src/analysis/motion-plugin.ts';
 import type { AnalysisPlugin } from '../../src/analysis/types.ts';
 import {
+  archiveBytes,
   eventually,
   fixture,
   fixtureMimeTypes,
@@ -13,12 +12,6 @@ import {
   TestPublisher,
   type TestServer,
 } from '../_setup.ts';
-
-async function archiveBytes(t: TestServer, stream: string): Promise<Buffer> {
-  const dir = join(t.outputDir, stream, 'archive');
-  const [name] = await readdir(dir);
-  return readFile(join(dir, name ?? ''));
-}
 
 describe('a failing sink never costs archived bytes or other sinks', () => {
   let t: TestServer;
